@@ -1,0 +1,437 @@
+"""The Basler acA4096-40um feature table: every feature the simulated camera has.
+
+Names, types and enum entries follow Basler's ace-USB feature set and SFNC 2.x
+(../shared/reference/u3v-protocol.md section 6). Where no public source confirms a range or
+default of the real camera, the value is chosen here and the feature's ``chosen`` text says so;
+``CHOSEN_RANGES`` collects them for the issue notes.
+"""
+
+from __future__ import annotations
+
+from .bootstrap import ABRM
+from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Category,
+                    EnumEntry, Feature, entries, valued)
+
+VENDOR = "Basler"
+MODEL = "acA4096-40um"
+SENSOR_WIDTH = 4112
+SENSOR_HEIGHT = 2176
+
+# PFNC codes (PFNC 2.x; aravis arvenums.h, Basler PixelType).
+PIXEL_FORMATS = valued(Mono8=0x01080001, Mono10=0x01100003, Mono10p=0x010A0046,
+                       Mono12=0x01100005, Mono12p=0x010C0047)
+# Bits per pixel on the wire and the pixel's dynamic range, by format.
+PIXEL_BITS = {"Mono8": 8, "Mono10": 16, "Mono10p": 10, "Mono12": 16, "Mono12p": 12}
+PIXEL_MAX = {"Mono8": 255, "Mono10": 1023, "Mono10p": 1023, "Mono12": 4095, "Mono12p": 4095}
+PIXEL_SIZE = {"Mono8": "Bpp8", "Mono10": "Bpp16", "Mono10p": "Bpp10", "Mono12": "Bpp16",
+              "Mono12p": "Bpp12"}
+
+# GenICam event ids (sent in EVENT_CMD packets and named by the XML's event nodes). Chosen.
+EVENT_IDS = {"ExposureEnd": 0x9001, "FrameStart": 0x9002, "FrameBurstStart": 0x9003,
+             "FrameStartOvertrigger": 0x9004, "CriticalTemperature": 0x9005,
+             "OverTemperature": 0x9006}
+# Chunk ids and the bytes of chunk data each carries. Ids chosen.
+CHUNKS = {"Timestamp": (0x0A5A0001, 8), "ExposureTime": (0x0A5A0002, 8),
+          "Gain": (0x0A5A0003, 8), "LineStatusAll": (0x0A5A0004, 4),
+          "CounterValue": (0x0A5A0005, 4), "PayloadCRC16": (0x0A5A0006, 4)}
+CHUNK_TRAILER_BYTES = 8  # each chunk is followed by its u32 id and u32 length
+IMAGE_CHUNK_ID = 0x0A5A0000
+
+LINES = ("Line1", "Line2", "Line3", "Line4")
+OPTO_LINES = ("Line1", "Line2")
+GPIO_LINES = ("Line3", "Line4")
+
+
+def _image_bytes() -> str:
+    bits = repr(PIXEL_BITS)
+    return f"(Width * Height * {bits}[PixelFormat] + 7) // 8"
+
+
+def _chunk_bytes() -> str:
+    terms = " + ".join(
+        f"{size + CHUNK_TRAILER_BYTES} * ChunkEnable[{name!r}]"
+        for name, (_, size) in CHUNKS.items())
+    return f"({CHUNK_TRAILER_BYTES} + {terms}) if ChunkModeActive else 0"
+
+
+F = Feature
+_features: list[Feature] = []
+_categories: list[Category] = []
+
+
+def category(name: str, description: str, *features: Feature) -> None:
+    _categories.append(Category(name, description, tuple(f.name for f in features)))
+    _features.extend(features)
+
+
+def string(name, cat, desc, *, address=None, access="RO", default="", length=64, **kw):
+    return F(name, STRING, cat, desc, access=access, address=address, default=default,
+             length=length, **kw)
+
+
+def integer(name, cat, desc, **kw):
+    return F(name, INTEGER, cat, desc, **kw)
+
+
+def floating(name, cat, desc, **kw):
+    return F(name, FLOAT, cat, desc, length=8, **kw)
+
+
+def enum(name, cat, desc, entry_list, **kw):
+    return F(name, ENUMERATION, cat, desc, entries=tuple(entry_list), **kw)
+
+
+def boolean(name, cat, desc, **kw):
+    kw.setdefault("default", False)
+    return F(name, BOOLEAN, cat, desc, **kw)
+
+
+def command(name, cat, desc, **kw):
+    return F(name, COMMAND, cat, desc, access="RW", **kw)
+
+
+DC = "DeviceControl"
+category(
+    DC, "Identity, version, temperature, link and reset of the device.",
+    string("DeviceVendorName", DC, "Name of the device vendor.",
+           address=ABRM.MANUFACTURER_NAME, default=VENDOR),
+    string("DeviceModelName", DC, "Model name of the device.",
+           address=ABRM.MODEL_NAME, default=MODEL),
+    string("DeviceManufacturerInfo", DC, "Additional information from the vendor.",
+           address=ABRM.MANUFACTURER_INFO, default="none",
+           chosen="text chosen; the real camera's is not published"),
+    string("DeviceVersion", DC, "Version of the device.", address=ABRM.DEVICE_VERSION,
+           default="107388-14", chosen="text chosen; the real camera's is not published"),
+    string("DeviceFirmwareVersion", DC, "Version of the firmware in the device.",
+           default="V3.14.6-0 107388-14;U;acA4096_40u;V1.0-0;0",
+           chosen="text chosen; the real camera's is not published"),
+    string("DeviceSerialNumber", DC, "Serial number of the device.",
+           address=ABRM.SERIAL_NUMBER, default="40000001",
+           chosen="8-digit format chosen; each simulated camera sets its own"),
+    string("DeviceUserID", DC, "User-defined name of the device.",
+           address=ABRM.USER_DEFINED_NAME, access="RW", default=""),
+    integer("DeviceSFNCVersionMajor", DC, "Major version of the SFNC the device complies with.",
+            access="RO", default=2),
+    integer("DeviceSFNCVersionMinor", DC, "Minor version of the SFNC.", access="RO", default=1,
+            chosen="SFNC 2.1.0 assumed"),
+    integer("DeviceSFNCVersionSubMinor", DC, "Sub-minor version of the SFNC.", access="RO",
+            default=0),
+    enum("DeviceScanType", DC, "Scan type of the sensor.", entries("Areascan"), access="RO",
+         default="Areascan"),
+    enum("DeviceTemperatureSelector", DC, "Which temperature DeviceTemperature reports.",
+         entries("Coreboard", "Sensorboard"), default="Coreboard"),
+    floating("DeviceTemperature", DC, "Temperature at the selected location.", access="RO",
+             provided=True, unit="C", selected_by="DeviceTemperatureSelector"),
+    enum("TemperatureState", DC, "Temperature state of the device.",
+         entries("Ok", "Critical", "Error"), access="RO", provided=True),
+    command("DeviceReset", DC, "Resets the device; it re-enumerates as after power-up."),
+    integer("DeviceLinkSelector", DC, "Which link the DeviceLink features control.",
+            default=0, minimum=0, maximum=0),
+    integer("DeviceLinkSpeed", DC, "Speed of the link in bytes per second.", access="RO",
+            length=8, provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
+    enum("DeviceLinkThroughputLimitMode", DC,
+         "Whether the link bandwidth is limited to DeviceLinkThroughputLimit.",
+         valued(Off=0, On=1), default="Off", selected_by="DeviceLinkSelector",
+         chosen="default Off chosen so the rated 42.7 fps is reached at default settings"),
+    integer("DeviceLinkThroughputLimit", DC, "Bandwidth limit of the link in bytes per second.",
+            default=400_000_000, minimum=8_000_000, maximum=500_000_000, increment=1,
+            unit="Bps", selected_by="DeviceLinkSelector",
+            available="DeviceLinkThroughputLimitMode == 'On'",
+            chosen="range 8-500 MB/s and default 400 MB/s chosen"),
+    integer("DeviceLinkCurrentThroughput", DC, "Bandwidth the current settings need.",
+            access="RO", provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
+    command("TimestampLatch", DC, "Latches the device clock into TimestampLatchValue."),
+    integer("TimestampLatchValue", DC, "Device clock (ns) at the last TimestampLatch.",
+            access="RO", address=ABRM.TIMESTAMP, length=8, provided=True, unit="ns"),
+)
+
+IF = "ImageFormatControl"
+category(
+    IF, "Sensor geometry, region of interest, binning, pixel format and test images.",
+    integer("SensorWidth", IF, "Width of the sensor in pixels.", access="RO",
+            default=SENSOR_WIDTH),
+    integer("SensorHeight", IF, "Height of the sensor in pixels.", access="RO",
+            default=SENSOR_HEIGHT),
+    integer("WidthMax", IF, "Largest Width for the current offset and binning.", access="RO",
+            formula="SensorWidth // BinningHorizontal - OffsetX"),
+    integer("HeightMax", IF, "Largest Height for the current offset and binning.", access="RO",
+            formula="SensorHeight // BinningVertical - OffsetY"),
+    integer("Width", IF, "Width of the image in pixels.", default=4096, minimum=16,
+            maximum="WidthMax", increment=4, unit="px",
+            chosen="minimum 16 and increment 4 chosen"),
+    integer("Height", IF, "Height of the image in pixels.", default=2168, minimum=2,
+            maximum="HeightMax", increment=2, unit="px",
+            chosen="minimum 2 and increment 2 chosen"),
+    integer("OffsetX", IF, "Horizontal offset of the region of interest.", default=8,
+            minimum=0, maximum="SensorWidth // BinningHorizontal - Width", increment=4,
+            unit="px", locked="CenterX",
+            forced=("CenterX", "(SensorWidth // BinningHorizontal - Width) // 8 * 4"),
+            chosen="default 8 (centred default ROI) and increment 4 chosen"),
+    integer("OffsetY", IF, "Vertical offset of the region of interest.", default=4,
+            minimum=0, maximum="SensorHeight // BinningVertical - Height", increment=2,
+            unit="px", locked="CenterY",
+            forced=("CenterY", "(SensorHeight // BinningVertical - Height) // 4 * 2"),
+            chosen="default 4 (centred default ROI) and increment 2 chosen"),
+    boolean("CenterX", IF, "Centres the region of interest horizontally."),
+    boolean("CenterY", IF, "Centres the region of interest vertically."),
+    integer("BinningHorizontal", IF, "Number of sensor columns combined into one pixel.",
+            default=1, minimum=1, maximum=4, chosen="range 1-4 chosen"),
+    enum("BinningHorizontalMode", IF, "How binned columns are combined.",
+         entries("Sum", "Average"), default="Sum"),
+    integer("BinningVertical", IF, "Number of sensor rows combined into one pixel.",
+            default=1, minimum=1, maximum=4, chosen="range 1-4 chosen"),
+    enum("BinningVerticalMode", IF, "How binned rows are combined.",
+         entries("Sum", "Average"), default="Sum"),
+    boolean("ReverseX", IF, "Mirrors the image horizontally."),
+    boolean("ReverseY", IF, "Mirrors the image vertically."),
+    enum("PixelFormat", IF, "Format of the pixels delivered by the camera.", PIXEL_FORMATS,
+         default="Mono8"),
+    enum("PixelSize", IF, "Bits per pixel of the current pixel format.",
+         valued(Bpp8=8, Bpp10=10, Bpp12=12, Bpp16=16), access="RO",
+         formula=f"{PIXEL_SIZE!r}[PixelFormat]"),
+    integer("PixelDynamicRangeMin", IF, "Smallest pixel value.", access="RO", default=0),
+    integer("PixelDynamicRangeMax", IF, "Largest pixel value.", access="RO",
+            formula=f"{PIXEL_MAX!r}[PixelFormat]"),
+    enum("TestImageSelector", IF, "Selects a test image instead of the sensor image.",
+         entries("Off", "Testimage1", "Testimage2", "Testimage3", "Testimage4", "Testimage5",
+                 "Testimage6"), default="Off"),
+)
+
+TRIGGERS = ("FrameBurstStart", "FrameStart")
+AC = "AcquisitionControl"
+category(
+    AC, "Acquisition mode, start and stop, frame rate, triggers and exposure.",
+    enum("AcquisitionMode", AC, "Single frame or continuous acquisition.",
+         entries("SingleFrame", "Continuous"), default="Continuous"),
+    command("AcquisitionStart", AC, "Starts the acquisition."),
+    command("AcquisitionStop", AC, "Stops the acquisition."),
+    integer("AcquisitionBurstFrameCount", AC, "Frames acquired per FrameBurstStart trigger.",
+            default=1, minimum=1, maximum=255, chosen="range 1-255 chosen"),
+    boolean("AcquisitionFrameRateEnable", AC, "Limits the frame rate to AcquisitionFrameRate."),
+    floating("AcquisitionFrameRate", AC, "Upper limit of the frame rate when enabled.",
+             default=100.0, minimum=0.1, maximum=1000.0, unit="Hz",
+             chosen="range 0.1-1000 Hz and default 100 Hz chosen"),
+    floating("ResultingFrameRate", AC, "Frame rate the camera reaches with current settings.",
+             access="RO", provided=True, unit="Hz"),
+    floating("SensorReadoutTime", AC, "Time to read the current ROI out of the sensor.",
+             access="RO", provided=True, unit="us"),
+    enum("AcquisitionStatusSelector", AC, "Which acquisition status AcquisitionStatus reports.",
+         entries("FrameBurstTriggerWait", "FrameBurstTriggerActive",
+                 "FrameBurstTriggerTransfer", "FrameTriggerWait", "FrameActive",
+                 "FrameTransfer", "ExposureActive"), default="FrameTriggerWait"),
+    boolean("AcquisitionStatus", AC, "State of the selected acquisition status.",
+            access="RO", provided=True, default=None, selected_by="AcquisitionStatusSelector"),
+    enum("TriggerSelector", AC, "Which trigger the trigger features configure.",
+         entries(*TRIGGERS), default="FrameStart"),
+    enum("TriggerMode", AC, "Whether the selected trigger is active.", entries("Off", "On"),
+         default="Off", selected_by="TriggerSelector"),
+    command("TriggerSoftware", AC, "Generates a software trigger signal.",
+            selected_by="TriggerSelector"),
+    enum("TriggerSource", AC, "Source of the selected trigger.",
+         valued(Software=0, Line1=1, Line3=3, Line4=4, SoftwareSignal1=10,
+                SoftwareSignal2=11, SoftwareSignal3=12),
+         default="Line1", selected_by="TriggerSelector"),
+    enum("TriggerActivation", AC, "Signal transition or level that activates the trigger.",
+         entries("RisingEdge", "FallingEdge", "AnyEdge", "LevelHigh", "LevelLow"),
+         default="RisingEdge", selected_by="TriggerSelector"),
+    floating("TriggerDelay", AC, "Delay between the trigger and its effect.", default=0.0,
+             minimum=0.0, maximum=1_000_000.0, unit="us", selected_by="TriggerSelector",
+             chosen="range 0-1 s chosen"),
+    enum("ExposureMode", AC, "How the exposure time is determined.",
+         valued(Timed=1, TriggerWidth=2), default="Timed"),
+    enum("ExposureAuto", AC, "Automatic exposure control.", entries("Off", "Once", "Continuous"),
+         default="Off"),
+    floating("ExposureTime", AC, "Exposure time in microseconds.", default=5000.0,
+             minimum=16.0, maximum=10_000_000.0, unit="us",
+             available="ExposureMode == 'Timed'",
+             chosen="range 16 us - 10 s and default 5 ms chosen"),
+)
+
+AN = "AnalogControl"
+category(
+    AN, "Gain, black level, gamma and digital shift.",
+    enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
+    floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=24.0, unit="dB",
+             selected_by="GainSelector", chosen="range 0-24 dB chosen"),
+    enum("GainAuto", AN, "Automatic gain control.", entries("Off", "Once", "Continuous"),
+         default="Off"),
+    enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
+         default="All"),
+    floating("BlackLevel", AN, "Black level offset in 12-bit digital numbers.", default=0.0,
+             minimum=0.0, maximum=31.9375, unit="DN", selected_by="BlackLevelSelector",
+             chosen="range 0-31.9375 DN chosen"),
+    floating("Gamma", AN, "Gamma correction exponent.", default=1.0, minimum=0.0,
+             maximum=3.99998, chosen="range 0-3.99998 chosen"),
+    integer("DigitalShift", AN, "Shifts the pixel values left by this many bits.", default=0,
+            minimum=0, maximum=4, chosen="range 0-4 chosen"),
+)
+
+LINE_SOURCES = ("Off", "ExposureActive", "FrameTriggerWait", "FrameBurstTriggerWait",
+                "Timer1Active", "UserOutput0", "UserOutput1", "UserOutput2", "UserOutput3",
+                "FlashWindow")
+USER_OUTPUTS = ("UserOutput0", "UserOutput1", "UserOutput2", "UserOutput3")
+IO = "DigitalIOControl"
+category(
+    IO, "Input and output lines, user outputs and software signals.",
+    enum("LineSelector", IO, "Which line the line features configure.", entries(*LINES),
+         default="Line1"),
+    enum("LineMode", IO, "Whether the selected line is an input or an output.",
+         entries("Input", "Output"), selected_by="LineSelector",
+         default={"Line1": "Input", "Line2": "Output", "Line3": "Input", "Line4": "Input"},
+         locked=f"LineSelector in {OPTO_LINES!r}"),
+    enum("LineFormat", IO, "Electrical format of the selected line.",
+         valued(NoConnect=0, TriState=1, TTL=2, LVDS=3, RS422=4, OptoCoupled=5, LVTTL=6),
+         access="RO", selected_by="LineSelector",
+         formula=f"'OptoCoupled' if LineSelector in {OPTO_LINES!r} else 'LVTTL'"),
+    enum("LineSource", IO, "Signal driving the selected output line.", entries(*LINE_SOURCES),
+         selected_by="LineSelector", available="LineMode == 'Output'",
+         default={"Line1": "Off", "Line2": "ExposureActive", "Line3": "Off", "Line4": "Off"},
+         chosen="default sources chosen"),
+    boolean("LineInverter", IO, "Inverts the signal of the selected line.",
+            selected_by="LineSelector"),
+    boolean("LineStatus", IO, "Current logical state of the selected line.", access="RO",
+            provided=True, default=None, selected_by="LineSelector"),
+    integer("LineStatusAll", IO, "States of all lines, bit n-1 for Line n.", access="RO",
+            provided=True, representation="HexNumber"),
+    floating("LineDebouncerTime", IO, "Minimum time an input level must stay stable.",
+             default=0.0, minimum=0.0, maximum=20_000.0, unit="us",
+             selected_by="LineSelector", available="LineMode == 'Input'",
+             chosen="range 0-20 ms chosen"),
+    floating("LineMinimumOutputPulseWidth", IO, "Shortest pulse the output line produces.",
+             default=0.0, minimum=0.0, maximum=100_000.0, unit="us",
+             selected_by="LineSelector", available="LineMode == 'Output'",
+             chosen="range 0-100 ms chosen"),
+    boolean("LineOverloadStatus", IO, "Whether the selected GPIO line is overloaded.",
+            access="RO", provided=True, default=None, selected_by="LineSelector",
+            available=f"LineSelector in {GPIO_LINES!r}"),
+    enum("UserOutputSelector", IO, "Which user output UserOutputValue sets.",
+         entries(*USER_OUTPUTS), default="UserOutput1"),
+    boolean("UserOutputValue", IO, "Value of the selected user output.",
+            selected_by="UserOutputSelector"),
+    integer("UserOutputValueAll", IO, "Values of all user outputs, bit n for UserOutputn.",
+            default=0, minimum=0, maximum=15, representation="HexNumber",
+            volatile=True),
+    enum("SoftwareSignalSelector", IO, "Which software signal SoftwareSignalPulse generates.",
+         entries("SoftwareSignal1", "SoftwareSignal2", "SoftwareSignal3"),
+         default="SoftwareSignal1"),
+    command("SoftwareSignalPulse", IO, "Generates a pulse of the selected software signal.",
+            selected_by="SoftwareSignalSelector"),
+)
+
+COUNTER_SOURCES = ("Off", "FrameTrigger", "FrameStart", "Counter1End", "Counter2End")
+CT = "CounterAndTimerControl"
+category(
+    CT, "Counters and the timer.",
+    enum("CounterSelector", CT, "Which counter the counter features configure.",
+         entries("Counter1", "Counter2"), default="Counter1"),
+    enum("CounterEventSource", CT, "Signal the selected counter counts.",
+         entries(*COUNTER_SOURCES), selected_by="CounterSelector",
+         default={"Counter1": "FrameTrigger", "Counter2": "FrameStart"},
+         chosen="default sources chosen"),
+    enum("CounterResetSource", CT, "Signal that resets the selected counter.",
+         entries("Off", "Software", "Line1", "Line3", "Line4", "Counter1End", "Counter2End"),
+         default="Off", selected_by="CounterSelector"),
+    enum("CounterResetActivation", CT, "Edge of the reset signal that resets the counter.",
+         entries("RisingEdge", "FallingEdge", "AnyEdge"), default="RisingEdge",
+         selected_by="CounterSelector"),
+    command("CounterReset", CT, "Resets the selected counter.", selected_by="CounterSelector"),
+    integer("CounterDuration", CT, "Count at which the counter ends (0: never).", default=0,
+            minimum=0, maximum=0xFFFFFFFF, selected_by="CounterSelector",
+            chosen="range 0-2^32-1 chosen"),
+    integer("CounterValue", CT, "Current value of the selected counter.", access="RO",
+            provided=True, selected_by="CounterSelector"),
+    enum("TimerSelector", CT, "Which timer the timer features configure.", entries("Timer1"),
+         default="Timer1"),
+    floating("TimerDuration", CT, "Duration of the timer pulse.", default=10.0, minimum=0.0,
+             maximum=16_777_215.0, unit="us", selected_by="TimerSelector",
+             chosen="range 0-16777215 us chosen"),
+    floating("TimerDelay", CT, "Delay from the timer trigger to the pulse.", default=0.0,
+             minimum=0.0, maximum=16_777_215.0, unit="us", selected_by="TimerSelector",
+             chosen="range 0-16777215 us chosen"),
+    enum("TimerTriggerSource", CT, "Signal that starts the timer.",
+         entries("Off", "ExposureStart", "ExposureEnd", "FlashWindowStart"),
+         default="ExposureStart", selected_by="TimerSelector"),
+)
+
+
+def _event_data(event: str) -> list[Feature]:
+    out = [integer(f"Event{event}", "EventControl", f"Event id of the {event} event.",
+                   access="RO", default=EVENT_IDS[event], representation="HexNumber"),
+           integer(f"Event{event}Timestamp", "EventControl",
+                   f"Time (ns) of the last {event} event.", access="RO", length=8,
+                   provided=True, unit="ns")]
+    if "Temperature" not in event:
+        out.append(integer(f"Event{event}FrameID", "EventControl",
+                           f"Frame id of the last {event} event.", access="RO", length=8,
+                           provided=True))
+    return out
+
+
+EV = "EventControl"
+category(
+    EV, "Which events the device sends, and the data of the last of each.",
+    enum("EventSelector", EV, "Which event EventNotification configures.",
+         entries(*EVENT_IDS), default="ExposureEnd"),
+    enum("EventNotification", EV, "Whether the selected event is sent.", entries("Off", "On"),
+         default="Off", selected_by="EventSelector"),
+    *[f for event in EVENT_IDS for f in _event_data(event)],
+)
+
+CH = "ChunkDataControl"
+CHUNK_SELECTOR = ("Image", *CHUNKS)
+category(
+    CH, "Data appended to each image as chunks.",
+    boolean("ChunkModeActive", CH, "Appends the enabled chunks to each image."),
+    enum("ChunkSelector", CH, "Which chunk ChunkEnable controls.", entries(*CHUNK_SELECTOR),
+         default="Image"),
+    boolean("ChunkEnable", CH, "Whether the selected chunk is appended.",
+            selected_by="ChunkSelector", locked="ChunkSelector == 'Image'",
+            default={name: name == "Image" for name in CHUNK_SELECTOR}),
+    integer("ChunkTimestamp", CH, "Time (ns) the frame's exposure started.", access="RO",
+            length=8, chunk_id=CHUNKS["Timestamp"][0], unit="ns"),
+    floating("ChunkExposureTime", CH, "Exposure time of the frame.", access="RO",
+             chunk_id=CHUNKS["ExposureTime"][0], unit="us"),
+    floating("ChunkGain", CH, "Gain of the frame.", access="RO",
+             chunk_id=CHUNKS["Gain"][0], unit="dB"),
+    integer("ChunkLineStatusAll", CH, "Line states when the frame's exposure started.",
+            access="RO", chunk_id=CHUNKS["LineStatusAll"][0], representation="HexNumber"),
+    integer("ChunkCounterValue", CH, "Counter1 value when the frame was acquired.",
+            access="RO", chunk_id=CHUNKS["CounterValue"][0]),
+    integer("ChunkPayloadCRC16", CH, "CRC-16 of the image data.", access="RO",
+            chunk_id=CHUNKS["PayloadCRC16"][0], representation="HexNumber"),
+)
+
+USER_SETS = ("Default", "UserSet1", "UserSet2", "UserSet3")
+US = "UserSetControl"
+category(
+    US, "Saving and loading of camera settings.",
+    enum("UserSetSelector", US, "Which user set UserSetLoad and UserSetSave use.",
+         entries(*USER_SETS), default="Default"),
+    command("UserSetLoad", US, "Loads the selected user set.", selected_by="UserSetSelector"),
+    command("UserSetSave", US, "Saves the current settings to the selected user set.",
+            selected_by="UserSetSelector", locked="UserSetSelector == 'Default'"),
+    enum("UserSetDefault", US, "User set loaded when the camera starts.",
+         entries(*USER_SETS), default="Default"),
+)
+
+TL = "TransportLayerControl"
+category(
+    TL, "Transport layer.",
+    integer("PayloadSize", TL, "Bytes of one image with its chunks.", access="RO",
+            formula=f"{_image_bytes()} + ({_chunk_bytes()})", unit="B"),
+)
+
+FEATURES: tuple[Feature, ...] = tuple(_features)
+CATEGORIES: tuple[Category, ...] = tuple(_categories)
+BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
+CHOSEN_RANGES: dict[str, str] = {f.name: f.chosen for f in FEATURES if f.chosen}
+
+# Features saved in user sets: the writable settings (every selector instance of each).
+USER_SET_FEATURES: tuple[str, ...] = tuple(
+    f.name for f in FEATURES
+    if f.access == "RW" and f.kind not in (COMMAND, STRING) and not f.name.startswith("UserSet")
+    and f.name != "DeviceLinkSelector")
+
+__all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS", "CHUNKS",
+           "VENDOR", "MODEL", "EnumEntry", "BOOLEAN", "COMMAND", "ENUMERATION", "FLOAT",
+           "INTEGER", "STRING"]

@@ -1,0 +1,108 @@
+"""The device's register layout, derived from the feature table.
+
+Every feature that lives in the register space gets a value register; every dynamic property
+(an expression range bound, availability, locking) gets a hidden read-only register that the
+device computes. Addresses are allocated here and nowhere else, so the XML and the device agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .bootstrap import FEATURE_BASE, FEATURE_LIMIT
+from .model import FLOAT, STRING, Feature
+
+VALUE, MIN, MAX, INC, AVAILABLE, LOCKED = "value", "min", "max", "inc", "available", "locked"
+HIDDEN_SUFFIX = {MIN: "_Min", MAX: "_Max", INC: "_Inc", AVAILABLE: "_Available",
+                 LOCKED: "_Locked"}
+
+
+@dataclass(frozen=True)
+class Register:
+    node: str              # name of the register node in the XML
+    feature: str           # the feature it belongs to
+    role: str              # VALUE or one of the hidden roles
+    address: int
+    length: int
+    encoding: str          # "int", "float" or "string"
+    access: str            # RO, RW or WO
+    signed: bool = False
+    expression: str | None = None  # hidden roles: what the device evaluates
+
+    @property
+    def end(self) -> int:
+        return self.address + self.length
+
+    def contains(self, address: int) -> bool:
+        return self.address <= address < self.end
+
+
+def encoding_of(feature: Feature) -> str:
+    return {FLOAT: "float", STRING: "string"}.get(feature.kind, "int")
+
+
+def is_feature_name(bound: object, names: set[str]) -> bool:
+    return isinstance(bound, str) and bound in names
+
+
+class Layout:
+    def __init__(self, registers: Iterable[Register]):
+        self.registers = tuple(sorted(registers, key=lambda r: r.address))
+        self._by_node = {r.node: r for r in self.registers}
+        self._values = {r.feature: r for r in self.registers if r.role == VALUE}
+        self._hidden = {(r.feature, r.role): r for r in self.registers if r.role != VALUE}
+        for a, b in zip(self.registers, self.registers[1:]):
+            if b.address < a.end:
+                raise ValueError(f"registers {a.node} and {b.node} overlap")
+
+    def value_register(self, feature: str) -> Register | None:
+        return self._values.get(feature)
+
+    def hidden_register(self, feature: str, role: str) -> Register | None:
+        return self._hidden.get((feature, role))
+
+    def node(self, name: str) -> Register:
+        return self._by_node[name]
+
+    def overlapping(self, start: int, end: int) -> list[Register]:
+        return [r for r in self.registers if r.address < end and start < r.end]
+
+
+def _align(address: int, alignment: int) -> int:
+    return -(-address // alignment) * alignment
+
+
+def build_layout(features: Iterable[Feature]) -> Layout:
+    features = tuple(features)
+    names = {f.name for f in features}
+    registers: list[Register] = []
+    cursor = FEATURE_BASE
+
+    def allocate(length: int) -> int:
+        nonlocal cursor
+        address = _align(cursor, 8 if length >= 8 else 4)
+        cursor = address + length
+        if cursor > FEATURE_LIMIT:
+            raise ValueError("feature registers overflow the feature region")
+        return address
+
+    for f in features:
+        if f.chunk_id is not None:
+            continue
+        encoding = encoding_of(f)
+        address = f.address if f.address is not None else allocate(f.length)
+        registers.append(Register(f.name if encoding == "string" else f"{f.name}Reg", f.name,
+                                  VALUE, address, f.length, encoding, f.access, f.signed))
+        dynamic = {MIN: f.minimum, MAX: f.maximum, INC: f.increment,
+                   AVAILABLE: f.available, LOCKED: f.locked}
+        for role, expression in dynamic.items():
+            if not isinstance(expression, str) or is_feature_name(expression, names):
+                continue
+            bound_is_float = f.kind == FLOAT and role in (MIN, MAX, INC)
+            length = 8 if bound_is_float else 4
+            registers.append(Register(f.name + HIDDEN_SUFFIX[role], f.name, role,
+                                      allocate(length), length,
+                                      "float" if bound_is_float else "int", "RO",
+                                      expression=expression))
+    return Layout(registers)

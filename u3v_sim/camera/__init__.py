@@ -1,0 +1,1 @@
+"""The camera model: feature values, register space, bootstrap maps and device behaviour."""

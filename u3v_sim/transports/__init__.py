@@ -1,0 +1,1 @@
+"""Transports: thin adapters that carry the camera's endpoints to a host."""

@@ -1,0 +1,45 @@
+"""USB-level view of the simulated camera: descriptors and the standard endpoint-0 requests (no I/O)."""
+
+from .descriptors import (
+    EP_CONTROL_IN,
+    EP_CONTROL_OUT,
+    EP_EVENT_IN,
+    EP_STREAM_IN,
+    IF_CONTROL,
+    IF_EVENT,
+    IF_STREAM,
+    MAX_PACKET_SIZE,
+    UsbIdentity,
+    bos_descriptor,
+    configuration_descriptor,
+    device_descriptor,
+    make_guid,
+    make_identity,
+    string_descriptor,
+    string_table,
+    sysfs_descriptors,
+)
+from .requests import ControlResult, Setup, StandardRequests
+
+__all__ = [
+    "EP_CONTROL_IN",
+    "EP_CONTROL_OUT",
+    "EP_EVENT_IN",
+    "EP_STREAM_IN",
+    "IF_CONTROL",
+    "IF_EVENT",
+    "IF_STREAM",
+    "MAX_PACKET_SIZE",
+    "ControlResult",
+    "Setup",
+    "StandardRequests",
+    "UsbIdentity",
+    "bos_descriptor",
+    "configuration_descriptor",
+    "device_descriptor",
+    "make_guid",
+    "make_identity",
+    "string_descriptor",
+    "string_table",
+    "sysfs_descriptors",
+]
