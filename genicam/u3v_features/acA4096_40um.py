@@ -136,7 +136,7 @@ category(
     integer("DeviceLinkThroughputLimit", DC, "Bandwidth limit of the link in bytes per second.",
             default=400_000_000, minimum=8_000_000, maximum=500_000_000, increment=1,
             unit="Bps", selected_by="DeviceLinkSelector",
-            available="DeviceLinkThroughputLimitMode == 'On'",
+            locked="DeviceLinkThroughputLimitMode == 'Off'",
             chosen="range 8-500 MB/s and default 400 MB/s chosen"),
     integer("DeviceLinkCurrentThroughput", DC, "Bandwidth the current settings need.",
             access="RO", provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
@@ -420,6 +420,9 @@ category(
     integer("PayloadSize", TL, "Bytes of one image with its chunks.", access="RO",
             formula=f"{_image_bytes()} + ({_chunk_bytes()})", unit="B"),
 )
+
+# Commands that rewrite stored settings: cached values of every setting are invalidated by them.
+SETTINGS_INVALIDATORS = ("UserSetLoad", "DeviceReset")
 
 FEATURES: tuple[Feature, ...] = tuple(_features)
 CATEGORIES: tuple[Category, ...] = tuple(_categories)

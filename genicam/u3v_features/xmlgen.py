@@ -192,6 +192,9 @@ class _Generator:
         _el(node, "Cachable", "NoCache" if volatile else "WriteThrough")
         if f.selected_by and register.role == "value":
             _el(node, "pInvalidator", f.selected_by)
+        if not volatile and register.access != "RO":
+            for command in camera.SETTINGS_INVALIDATORS:
+                _el(node, "pInvalidator", command)
         if register.encoding == "int":
             _el(node, "Sign", "Signed" if register.signed else "Unsigned")
         if register.encoding in ("int", "float"):

@@ -1,0 +1,207 @@
+"""Every feature of the table through the official GenApi, over real UVCP packets: read every
+readable feature, write every writable one at its minimum, maximum and a middle value, and
+check that out-of-range writes are refused by GenApi and by the device itself."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from genicam import genapi
+
+from u3v_features import FEATURES
+from u3v_features.model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING,
+                                Feature)
+from u3v_sim.camera.feature_registers import encode
+from u3v_sim.protocol.gencp import Status
+from u3v_sim.transports.inproc import ControlError
+
+REGISTER_FEATURES = [f for f in FEATURES if f.chunk_id is None]
+CHUNK_FEATURES = [f for f in FEATURES if f.chunk_id is not None]
+SETTINGS = [f for f in REGISTER_FEATURES if f.kind != COMMAND]
+# Settings that make a feature writable in some instance (the sweep covers every feature).
+ENABLERS = {
+    "DeviceLinkThroughputLimit": [("DeviceLinkThroughputLimitMode", "On")],
+    "OffsetX": [("CenterX", False)],
+    "OffsetY": [("CenterY", False)],
+    "LineSource": [("LineMode", "Output")],
+    "LineMinimumOutputPulseWidth": [("LineMode", "Output")],
+}
+# Commands whose effect would undo the sweep's state; executed on their own below.
+RESETTING_COMMANDS = {"DeviceReset", "UserSetLoad"}
+
+
+def node(node_map, name):
+    return node_map.get_node(name)
+
+
+def instances(node_map, feature: Feature):
+    """Select each selector value in turn (yields the value), or once for unselected ones."""
+    if feature.selected_by is None:
+        yield None
+        return
+    selector = node(node_map, feature.selected_by)
+    if isinstance(selector, genapi.IEnumeration):
+        values = [e.symbolic for e in selector.entries if genapi.is_available(e)]
+    else:
+        values = list(range(selector.min, selector.max + 1, selector.inc))
+    for value in values:
+        selector.value = value
+        yield value
+
+
+def test_every_readable_feature_reads_the_device_value(node_map, camera):
+    read = set()
+    for feature in REGISTER_FEATURES:
+        for _ in instances(node_map, feature):
+            n = node(node_map, feature.name)
+            if feature.kind == COMMAND:
+                assert n.is_done()
+                read.add(feature.name)
+                continue
+            if not genapi.is_available(n):
+                assert not camera.store.is_available(feature.name), feature.name
+                continue
+            assert genapi.is_readable(n), feature.name
+            expected = camera.store.get(feature.name)
+            if feature.kind == FLOAT:
+                assert n.value == pytest.approx(expected, rel=1e-12), feature.name
+            else:
+                assert n.value == expected, feature.name
+            read.add(feature.name)
+    assert read == {f.name for f in REGISTER_FEATURES}
+
+
+def test_chunk_features_are_not_readable_without_chunk_data(node_map):
+    for feature in CHUNK_FEATURES:
+        assert not genapi.is_readable(node(node_map, feature.name)), feature.name
+
+
+def sweep_values(n, feature: Feature) -> list:
+    if feature.kind == INTEGER:
+        lo, hi, inc = n.min, n.max, n.inc
+        return [lo, hi, lo + (hi - lo) // 2 // inc * inc]
+    if feature.kind == FLOAT:
+        return [n.min, n.max, (n.min + n.max) / 2]
+    if feature.kind == ENUMERATION:
+        return [e.symbolic for e in n.entries if genapi.is_available(e)]
+    if feature.kind == BOOLEAN:
+        return [True, False]
+    return ["", "x" * (feature.length - 1), "camera-7"]
+
+
+def write_and_check(n, feature: Feature, camera, value) -> None:
+    n.value = value
+    if feature.kind == FLOAT:
+        assert n.value == value and camera.store.get(feature.name) == value, feature.name
+    else:
+        assert n.value == value, (feature.name, value)
+        assert camera.store.get(feature.name) == value, (feature.name, value)
+
+
+def sweep(node_map, camera, features) -> set[str]:
+    written = set()
+    for feature in features:
+        for _ in instances(node_map, feature):
+            n = node(node_map, feature.name)
+            if not genapi.is_writable(n):
+                continue
+            original = n.value
+            for value in sweep_values(n, feature):
+                write_and_check(n, feature, camera, value)
+            if genapi.is_writable(n):
+                n.value = original if feature.kind != INTEGER else min(original, n.max)
+            written.add(feature.name)
+    return written
+
+
+def test_every_writable_feature_takes_min_max_and_middle(node_map, camera):
+    writable = {f.name for f in SETTINGS if f.access != "RO"}
+    written = sweep(node_map, camera, SETTINGS)
+    for target, settings in ENABLERS.items():
+        for name, value in settings:
+            feature = next(f for f in FEATURES if f.name == name)
+            for _ in instances(node_map, feature):
+                if genapi.is_writable(node(node_map, name)):
+                    node(node_map, name).value = value
+        written |= sweep(node_map, camera, [f for f in SETTINGS if f.name == target])
+    assert written == writable
+
+
+def test_every_command_executes_and_completes(node_map, camera, host):
+    commands = [f for f in REGISTER_FEATURES if f.kind == COMMAND]
+    executed = set()
+    for feature in sorted(commands, key=lambda f: f.name in RESETTING_COMMANDS):
+        for _ in instances(node_map, feature):
+            n = node(node_map, feature.name)
+            if not genapi.is_writable(n):
+                continue
+            n.execute()
+            assert n.is_done(), feature.name
+            executed.add(feature.name)
+    assert executed == {f.name for f in commands}
+    assert host.pending_acks_seen >= 3  # UserSetSave, UserSetLoad, DeviceReset are slow
+
+
+def raw_write(host, camera, feature: Feature, value) -> None:
+    register = camera.layout.value_register(feature.name)
+    if feature.kind == FLOAT:
+        data = struct.pack("<d", value)
+    elif feature.kind == ENUMERATION and isinstance(value, int):
+        data = struct.pack("<I", value)
+    else:
+        data = encode(register, feature, value)
+    host.write(register.address, data)
+
+
+def test_out_of_range_writes_are_refused_and_change_nothing(node_map, camera, host):
+    checked = 0
+    for feature in SETTINGS:
+        if feature.access == "RO" or feature.kind == STRING:
+            continue
+        for _ in instances(node_map, feature):
+            n = node(node_map, feature.name)
+            if not genapi.is_writable(n):
+                continue
+            before = dict(camera.store.values)
+            bad_values = []
+            if feature.kind in (INTEGER, FLOAT):
+                step = n.inc if feature.kind == INTEGER else max(abs(n.max) * 1e-6, 1e-3)
+                for bad in (n.max + step, n.min - step):
+                    if feature.kind == INTEGER and not 0 <= bad < 2 ** (8 * feature.length):
+                        continue  # not representable in the register at all
+                    with pytest.raises(genapi.OutOfRangeException):
+                        n.value = bad
+                    bad_values.append(bad)
+                if feature.kind == FLOAT:
+                    bad_values += [math.nan, math.inf]
+                if feature.kind == INTEGER and n.inc > 1:
+                    bad_values.append(n.min + 1)  # off the increment grid
+            elif feature.kind == ENUMERATION:
+                bad_values.append(max(e.value for e in feature.entries) + 1)
+            elif feature.kind == BOOLEAN:
+                bad_values.append(2)
+            for bad in bad_values:
+                with pytest.raises(ControlError) as refused:
+                    raw_write(host, camera, feature, bad)
+                assert refused.value.status == Status.INVALID_PARAMETER, (feature.name, bad)
+                checked += 1
+            assert camera.store.values == before, feature.name
+    assert checked > 100
+
+
+def test_locked_and_unavailable_features_are_refused_by_the_device(node_map, camera, host):
+    node_map.LineSelector.value = "Line1"
+    assert not genapi.is_writable(node(node_map, "LineMode"))
+    assert not genapi.is_available(node(node_map, "LineSource"))
+    for name, value in (("LineMode", "Output"), ("LineSource", "UserOutput1")):
+        feature = next(f for f in FEATURES if f.name == name)
+        with pytest.raises(ControlError) as refused:
+            raw_write(host, camera, feature, value)
+        assert refused.value.status == Status.ACCESS_DENIED
+    assert camera.store.get("LineMode") == "Input"
+    feature = next(f for f in FEATURES if f.name == "SensorWidth")
+    with pytest.raises(ControlError) as refused:
+        raw_write(host, camera, feature, 100)
+    assert refused.value.status == Status.WRITE_PROTECT
