@@ -35,7 +35,7 @@ test: install
 	$(VENV)/bin/pytest -q
 
 run: install
-	$(VENV)/bin/u3v-sim serve
+	$(VENV)/bin/u3v-sim info
 
 xml: install
 	$(PY) scripts/generate_xml.py

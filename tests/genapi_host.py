@@ -11,6 +11,7 @@ import zipfile
 from genicam import genapi
 
 from u3v_features.bootstrap import ABRM
+from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, Feature
 from u3v_sim.transports.inproc import InProcessHost
 
 
@@ -51,3 +52,62 @@ def connect_node_map(host: InProcessHost) -> tuple[genapi.NodeMap, UvcpPort]:
     port = UvcpPort(host)
     node_map.connect(port, "Device")
     return node_map, port
+
+
+def node(node_map, name):
+    return node_map.get_node(name)
+
+
+def instances(node_map, feature: Feature):
+    """Select each selector value in turn (yields the value), or once for unselected ones."""
+    if feature.selected_by is None:
+        yield None
+        return
+    selector = node(node_map, feature.selected_by)
+    if isinstance(selector, genapi.IEnumeration):
+        values = [e.symbolic for e in selector.entries if genapi.is_available(e)]
+    else:
+        values = list(range(selector.min, selector.max + 1, selector.inc))
+    for value in values:
+        selector.value = value
+        yield value
+
+
+def sweep_values(n, feature: Feature) -> list:
+    if feature.kind == INTEGER:
+        lo, hi, inc = n.min, n.max, n.inc
+        return [lo, hi, lo + (hi - lo) // 2 // inc * inc]
+    if feature.kind == FLOAT:
+        return [n.min, n.max, (n.min + n.max) / 2]
+    if feature.kind == ENUMERATION:
+        return [e.symbolic for e in n.entries if genapi.is_available(e)]
+    if feature.kind == BOOLEAN:
+        return [True, False]
+    return ["", "x" * (feature.length - 1), "camera-7"]
+
+
+def write_and_check(n, feature: Feature, camera, value) -> None:
+    n.value = value
+    if feature.kind == FLOAT:
+        assert n.value == value and camera.store.get(feature.name) == value, feature.name
+    else:
+        assert n.value == value, (feature.name, value)
+        assert camera.store.get(feature.name) == value, (feature.name, value)
+
+
+def sweep(node_map, camera, features) -> set[str]:
+    written = set()
+    for feature in features:
+        for _ in instances(node_map, feature):
+            n = node(node_map, feature.name)
+            if not genapi.is_writable(n):
+                continue
+            original = n.value
+            for value in sweep_values(n, feature):
+                write_and_check(n, feature, camera, value)
+            if genapi.is_writable(n):
+                n.value = original if feature.kind != INTEGER else min(original, n.max)
+            written.add(feature.name)
+    return written
+
+

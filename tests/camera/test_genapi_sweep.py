@@ -17,6 +17,8 @@ from u3v_sim.camera.feature_registers import encode
 from u3v_sim.protocol.gencp import Status
 from u3v_sim.transports.inproc import ControlError
 
+from genapi_host import instances, node, sweep
+
 REGISTER_FEATURES = [f for f in FEATURES if f.chunk_id is None]
 CHUNK_FEATURES = [f for f in FEATURES if f.chunk_id is not None]
 SETTINGS = [f for f in REGISTER_FEATURES if f.kind != COMMAND]
@@ -30,25 +32,6 @@ ENABLERS = {
 }
 # Commands whose effect would undo the sweep's state; executed on their own below.
 RESETTING_COMMANDS = {"DeviceReset", "UserSetLoad"}
-
-
-def node(node_map, name):
-    return node_map.get_node(name)
-
-
-def instances(node_map, feature: Feature):
-    """Select each selector value in turn (yields the value), or once for unselected ones."""
-    if feature.selected_by is None:
-        yield None
-        return
-    selector = node(node_map, feature.selected_by)
-    if isinstance(selector, genapi.IEnumeration):
-        values = [e.symbolic for e in selector.entries if genapi.is_available(e)]
-    else:
-        values = list(range(selector.min, selector.max + 1, selector.inc))
-    for value in values:
-        selector.value = value
-        yield value
 
 
 def test_every_readable_feature_reads_the_device_value(node_map, camera):
@@ -76,44 +59,6 @@ def test_every_readable_feature_reads_the_device_value(node_map, camera):
 def test_chunk_features_are_not_readable_without_chunk_data(node_map):
     for feature in CHUNK_FEATURES:
         assert not genapi.is_readable(node(node_map, feature.name)), feature.name
-
-
-def sweep_values(n, feature: Feature) -> list:
-    if feature.kind == INTEGER:
-        lo, hi, inc = n.min, n.max, n.inc
-        return [lo, hi, lo + (hi - lo) // 2 // inc * inc]
-    if feature.kind == FLOAT:
-        return [n.min, n.max, (n.min + n.max) / 2]
-    if feature.kind == ENUMERATION:
-        return [e.symbolic for e in n.entries if genapi.is_available(e)]
-    if feature.kind == BOOLEAN:
-        return [True, False]
-    return ["", "x" * (feature.length - 1), "camera-7"]
-
-
-def write_and_check(n, feature: Feature, camera, value) -> None:
-    n.value = value
-    if feature.kind == FLOAT:
-        assert n.value == value and camera.store.get(feature.name) == value, feature.name
-    else:
-        assert n.value == value, (feature.name, value)
-        assert camera.store.get(feature.name) == value, (feature.name, value)
-
-
-def sweep(node_map, camera, features) -> set[str]:
-    written = set()
-    for feature in features:
-        for _ in instances(node_map, feature):
-            n = node(node_map, feature.name)
-            if not genapi.is_writable(n):
-                continue
-            original = n.value
-            for value in sweep_values(n, feature):
-                write_and_check(n, feature, camera, value)
-            if genapi.is_writable(n):
-                n.value = original if feature.kind != INTEGER else min(original, n.max)
-            written.add(feature.name)
-    return written
 
 
 def test_every_writable_feature_takes_min_max_and_middle(node_map, camera):

@@ -34,6 +34,13 @@ class FeatureStore:
                 continue
             for instance in self.instances(f.name):
                 self.values[(f.name, instance)] = f.default_for(instance)
+        # Only settings with a forced value or a range that moves with other features can
+        # leave their range without being written.
+        self._dependent = [
+            f for f in self.features.values()
+            if f.kind in (INTEGER, FLOAT) and not f.is_derived and not f.selected_by
+            and f.chunk_id is None
+            and (f.forced or any(isinstance(b, str) for b in (f.minimum, f.maximum, f.increment)))]
         for name, value in (initial or {}).items():
             self.values[(name, None)] = value
         self.settle()
@@ -151,10 +158,7 @@ class FeatureStore:
         """Bring every dependent setting back into its range; twice, so that features
         bounding each other (Width and OffsetX) both settle."""
         for _ in range(2):
-            for f in self.features.values():
-                if (f.kind not in (INTEGER, FLOAT) or f.is_derived or f.selected_by
-                        or f.chunk_id is not None):
-                    continue
+            for f in self._dependent:
                 key = (f.name, None)
                 value = self.values[key]
                 if f.forced is not None and self.evaluate(f.forced[0]):
