@@ -112,14 +112,15 @@ def sbrm_region(u3vcp_configuration: StoredRegister) -> Region:
     return Region("SBRM", s.BASE, s.SIZE, fields)
 
 
-def eirm_region(event_control: StoredRegister, event_test: StoredRegister) -> Region:
+def eirm_region(event_control: StoredRegister, read_event_test: Callable[[], bytes],
+                write_event_test: Callable[[bytes], float]) -> Region:
     e = EIRM
     fields = [
         Field(e.BASE + e.EI_CONTROL, 4, event_control.read, event_control.write,
               name="EIControl"),
         Field(e.BASE + e.MAXIMUM_EVENT_TRANSFER_LENGTH, 4, u32(MAX_EVENT_TRANSFER_LENGTH),
               name="MaximumEventTransferLength"),
-        Field(e.BASE + e.EVENT_TEST_CONTROL, 4, event_test.read, event_test.write,
+        Field(e.BASE + e.EVENT_TEST_CONTROL, 4, read_event_test, write_event_test,
               name="EventTestControl"),
     ]
     return Region("EIRM", e.BASE, e.SIZE, fields)

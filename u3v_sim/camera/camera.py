@@ -6,6 +6,8 @@ the current time ``now`` (seconds, any monotonic origin); the camera never looks
 
 from __future__ import annotations
 
+import struct
+from collections import deque
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,23 +16,28 @@ from u3v_features.bootstrap import ABRM, FEATURE_BASE, FEATURE_LIMIT
 from u3v_features.layout import Layout, build_layout
 from u3v_features.xmlgen import build_xml, build_zip
 
+from ..protocol import event as ep
 from . import timing
+from .acquisition import Acquisition, FrameRecord
+from .blocks import BlockBuilder
 from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, manifest_region,
                         sbrm_region)
 from .feature_registers import feature_fields
 from .features import FeatureStore
+from .lines import DriveResult, Lines
 from .registers import RegisterSpace, Region
+from .scheduler import Scheduler
 from .stream_interface import CHUNK_TRAILER_SIZE, TRAILER_SIZE, StreamInterface
+from .streaming import StreamChannel
+from .thermal import Thermal
 from .user_sets import UserSetStorage
 
 # How long the device is busy with slow commands (hosts get a PENDING_ACK meanwhile). Chosen.
 USER_SET_SAVE_S = 0.25
 USER_SET_LOAD_S = 0.15
 DEVICE_RESET_S = 0.20
-# Temperatures at rest by location (°C); chosen. Thresholds from the ace USB temperature states.
-REST_TEMPERATURE_C = {"Coreboard": 42.0, "Sensorboard": 38.5}
-CRITICAL_TEMPERATURE_C = 72.0
-ERROR_TEMPERATURE_C = 80.0
+# Event packets waiting for the host on the event endpoint (older ones are dropped).
+EVENT_QUEUE_LENGTH = 256
 
 
 @lru_cache(maxsize=1)
@@ -43,43 +50,97 @@ def genicam_files() -> tuple[Layout, bytes, bytes]:
 
 class Camera:
     def __init__(self, serial: str = "40000001", user_id: str = "", now: float = 0.0,
-                 state_dir: Path | None = None):
+                 state_dir: Path | None = None, generator=None, noise: bool = True,
+                 seed: int = 0):
         self.layout, self.xml, self.genicam_zip = genicam_files()
         self.serial = serial
+        self.seed = seed
         self.epoch = now
         self.now = now
-        self.acquiring = False
         self.latched_timestamp = 0
-        self.counters = {"Counter1": 0, "Counter2": 0}
-        self.input_levels = {line: False for line in table.LINES}
         self.last_events: dict[str, tuple[int, int]] = {}
+        self.event_packets: deque[bytes] = deque(maxlen=EVENT_QUEUE_LENGTH)
+        self.events_dropped = 0
+        self._event_request_id = 0
         self.user_sets = UserSetStorage(state_dir)
         self.device_configuration = StoredRegister(8, valid=lambda v: v == 0)
         self.u3vcp_configuration = StoredRegister(8)
         self.event_control = StoredRegister(4, valid=lambda v: v in (0, 1))
         self.event_test = StoredRegister(4, valid=lambda v: v in (0, 1))
+        self.thermal = Thermal(time=now)
+        self.temperature_state = self.thermal.state()
+        self.scheduler = Scheduler(now)
         self.store = self._new_store(user_id)
+        self._new_engine()
         self.stream = StreamInterface(self.payload_size, self.trailer_size)
+        self.blocks = BlockBuilder(self.stream, generator, noise)
+        self.stream_channel = StreamChannel(self.stream, self.blocks.build,
+                                            self.blocks.payload_size)
         self.space = self._register_space()
+
+    def _new_engine(self) -> None:
+        self.lines = Lines(self.scheduler, self.store, self.timestamp_at, self.seed)
+        self.acquisition = Acquisition(self.store, self.scheduler, self.lines,
+                                       self.frame_timing, self.timestamp_at,
+                                       self.frame_settings, self.raise_event, self._frame_done)
 
     # -- time --------------------------------------------------------------------------------
 
+    def timestamp_at(self, t: float) -> int:
+        """The device clock at time t: nanoseconds since power-up."""
+        return max(0, round((t - self.epoch) * 1e9))
+
     def timestamp_ns(self) -> int:
-        """The device clock: nanoseconds since power-up."""
-        return max(0, round((self.now - self.epoch) * 1e9))
+        return self.timestamp_at(self.scheduler.time)
 
     def latch_timestamp(self) -> None:
         self.latched_timestamp = self.timestamp_ns()
 
+    def advance(self, now: float) -> None:
+        """Run everything the camera does up to ``now``."""
+        self.thermal_check(now)
+        self.scheduler.run_until(now)
+        self.now = now
+
+    def next_deadline(self) -> float | None:
+        return self.scheduler.next_deadline()
+
     # -- register access (what the control channel calls) --------------------------------------
 
     def read(self, address: int, length: int, now: float) -> bytes:
-        self.now = now
+        self.advance(now)
         return self.space.read(address, length)
 
     def write(self, address: int, data: bytes, now: float) -> float:
-        self.now = now
-        return self.space.write(address, data)
+        self.advance(now)
+        busy = self.space.write(address, data)
+        self.acquisition.settings_changed()
+        return busy
+
+    # -- the outside world -------------------------------------------------------------------
+
+    def drive_line(self, line: str, now: float, *, level: bool | None = None,
+                   voltage: float | None = None) -> DriveResult:
+        """Apply a logic level or a voltage to an input line at time ``now``."""
+        self.advance(now)
+        return self.lines.drive(line, level=level, voltage=voltage)
+
+    def set_ambient_offset(self, degrees_c: float, now: float) -> None:
+        self.advance(now)
+        self.thermal.ambient_offset_c = degrees_c
+        self.thermal_check(now)
+
+    def read_stream(self, length: int, now: float):
+        """One host IN transfer on the stream endpoint (None: nothing to send yet)."""
+        self.advance(now)
+        return self.stream_channel.read(length)
+
+    def read_event(self, now: float) -> bytes | None:
+        self.advance(now)
+        return self.event_packets.popleft() if self.event_packets else None
+
+    def clear_stream_halt(self) -> None:
+        self.stream_channel.reset()
 
     # -- derived state -------------------------------------------------------------------------
 
@@ -91,38 +152,67 @@ class Camera:
 
     def frame_timing(self) -> timing.FrameTiming:
         s = self.store
-        limited = s.get("DeviceLinkThroughputLimitMode", None) == "On"
+        limited = s.get("DeviceLinkThroughputLimitMode", 0) == "On"
         return timing.frame_timing(
             height=s.get("Height"), binning_vertical=s.get("BinningVertical"),
             exposure_us=s.get("ExposureTime") if s.get("ExposureMode") == "Timed" else 0.0,
             payload_size=self.payload_size(),
-            throughput_limit=s.get("DeviceLinkThroughputLimit") if limited else None,
+            throughput_limit=s.get("DeviceLinkThroughputLimit", 0) if limited else None,
             frame_rate_limit=(s.get("AcquisitionFrameRate")
                               if s.get("AcquisitionFrameRateEnable") else None))
 
-    def line_status(self, line: str) -> bool:
+    def frame_settings(self) -> dict:
+        """The settings a frame is taken with, captured when its exposure starts."""
         s = self.store
-        if s.get("LineMode", line) == "Input":
-            level = self.input_levels[line]
-        else:
-            source = s.get("LineSource", line)
-            level = source in table.USER_OUTPUTS and s.get("UserOutputValue", source)
-        return bool(level) != bool(s.get("LineInverter", line))
+        names = ("Width", "Height", "OffsetX", "OffsetY", "BinningHorizontal",
+                 "BinningVertical", "BinningHorizontalMode", "BinningVerticalMode", "ReverseX",
+                 "ReverseY", "PixelFormat", "ExposureTime", "BlackLevel", "Gamma",
+                 "DigitalShift", "TestImageSelector", "ChunkModeActive", "PayloadSize")
+        settings = {name: s.get(name) for name in names}
+        settings["Gain"] = s.get("Gain", "All")
+        settings["BlackLevel"] = s.get("BlackLevel", "All")
+        settings["ChunksEnabled"] = tuple(
+            chunk for chunk in table.CHUNKS if s.get("ChunkEnable", chunk))
+        return settings
 
-    def temperature(self, location: str) -> float:
-        return REST_TEMPERATURE_C[location]
+    def thermal_check(self, now: float) -> None:
+        """Follow the temperature to ``now``; crossing into Critical or Error raises events."""
+        before = self.temperature_state
+        self.thermal.advance(now, self.acquisition.acquiring)
+        self.temperature_state = self.thermal.state()
+        if self.temperature_state == "Critical" and before == "Ok":
+            self.raise_event("CriticalTemperature", 0)
+        elif self.temperature_state == "Error" and before != "Error":
+            self.raise_event("OverTemperature", 0)
 
-    def temperature_state(self) -> str:
-        hottest = max(self.temperature(loc) for loc in REST_TEMPERATURE_C)
-        if hottest >= ERROR_TEMPERATURE_C:
-            return "Error"
-        return "Critical" if hottest >= CRITICAL_TEMPERATURE_C else "Ok"
+    # -- events --------------------------------------------------------------------------------
 
-    def acquisition_status(self, which: str) -> bool:
-        if not self.acquiring:
-            return False
-        triggered = self.store.get("TriggerMode", "FrameStart") == "On"
-        return {"FrameTriggerWait": triggered, "FrameActive": not triggered}.get(which, False)
+    def raise_event(self, name: str, frame_id: int) -> None:
+        if self.store.get("EventNotification", name) != "On":
+            return
+        timestamp = self.timestamp_ns()
+        self.last_events[name] = (timestamp, frame_id)
+        data = b"" if "Temperature" in name else struct.pack("<Q", frame_id)
+        self._queue_event(table.EVENT_IDS[name], timestamp, data)
+
+    def _queue_event(self, event_id: int, timestamp: int, data: bytes) -> None:
+        if not self.event_control.value & 1:
+            return  # the host has not enabled the event channel
+        if len(self.event_packets) == self.event_packets.maxlen:
+            self.events_dropped += 1
+        self._event_request_id = self._event_request_id % 0xFFFF + 1
+        self.event_packets.append(ep.event_packet(self._event_request_id, event_id, timestamp,
+                                                  data))
+
+    def _write_event_test(self, data: bytes) -> float:
+        self.event_test.write(data)
+        if self.event_test.value & 1:
+            self._queue_event(ep.TEST_EVENT_ID, self.timestamp_ns(), b"")
+            self.event_test.value = 0
+        return 0.0
+
+    def _frame_done(self, record: FrameRecord) -> None:
+        self.stream_channel.push(record)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -131,20 +221,19 @@ class Camera:
                                                       "DeviceUserID": user_id})
         frame = self.frame_timing
         store.providers.update({
-            "DeviceTemperature": self.temperature,
-            "TemperatureState": lambda _: self.temperature_state(),
+            "DeviceTemperature": self.thermal.temperature,
+            "TemperatureState": lambda _: self.thermal.state(),
             "DeviceLinkSpeed": lambda _: timing.LINK_SPEED_BYTES_PER_S,
             "DeviceLinkCurrentThroughput":
                 lambda _: round(self.payload_size() * frame().frame_rate),
             "TimestampLatchValue": lambda _: self.latched_timestamp,
             "ResultingFrameRate": lambda _: frame().frame_rate,
             "SensorReadoutTime": lambda _: frame().readout_us,
-            "AcquisitionStatus": self.acquisition_status,
-            "LineStatus": self.line_status,
-            "LineStatusAll": lambda _: sum(self.line_status(line) << i
-                                           for i, line in enumerate(table.LINES)),
-            "LineOverloadStatus": lambda _: False,
-            "CounterValue": lambda counter: self.counters[counter],
+            "AcquisitionStatus": lambda which: self.acquisition.status(which),
+            "LineStatus": lambda line: self.lines.status(line),
+            "LineStatusAll": lambda _: self.lines.status_all(),
+            "LineOverloadStatus": lambda line: self.lines.overloaded(line),
+            "CounterValue": lambda counter: self.acquisition.counters[counter],
         })
         for event in table.EVENT_IDS:
             store.providers[f"Event{event}Timestamp"] = (
@@ -156,10 +245,14 @@ class Camera:
         if missing:
             raise RuntimeError(f"no provider for {missing}")
         store.actions.update({
-            "AcquisitionStart": self._acquisition_start,
-            "AcquisitionStop": self._acquisition_stop,
+            "AcquisitionStart": lambda _: self.acquisition.start() or 0.0,
+            "AcquisitionStop": lambda _: self.acquisition.stop() or 0.0,
+            "TriggerSoftware": lambda selector: self.acquisition.software_trigger(selector)
+            or 0.0,
+            "SoftwareSignalPulse": lambda signal: self.acquisition.software_signal(signal)
+            or 0.0,
+            "CounterReset": lambda counter: self.acquisition.reset_counter(counter) or 0.0,
             "TimestampLatch": lambda _: self.latch_timestamp() or 0.0,
-            "CounterReset": self._counter_reset,
             "UserSetSave": self._user_set_save,
             "UserSetLoad": self._user_set_load,
             "DeviceReset": self._device_reset,
@@ -179,26 +272,14 @@ class Camera:
         return RegisterSpace([
             abrm_region(abrm_aliases, self.latch_timestamp, self.device_configuration),
             sbrm_region(self.u3vcp_configuration),
-            self.stream.region(),
-            eirm_region(self.event_control, self.event_test),
+            self.stream.region(on_disable=self.stream_channel.reset),
+            eirm_region(self.event_control, self.event_test.read, self._write_event_test),
             manifest_region(self.genicam_zip),
             file_region(self.genicam_zip),
             Region("Features", FEATURE_BASE, end - FEATURE_BASE, feature_registers),
         ])
 
     # -- commands ------------------------------------------------------------------------------
-
-    def _acquisition_start(self, _instance) -> float:
-        self.acquiring = True
-        return 0.0
-
-    def _acquisition_stop(self, _instance) -> float:
-        self.acquiring = False
-        return 0.0
-
-    def _counter_reset(self, counter: str) -> float:
-        self.counters[counter] = 0
-        return 0.0
 
     def _user_set_save(self, name: str) -> float:
         self.user_sets.save(name, self.store.snapshot(table.USER_SET_FEATURES))
@@ -215,17 +296,21 @@ class Camera:
     def _device_reset(self, _instance) -> float:
         """Back to the power-up state: the startup user set, stream and events off."""
         user_id = self.store.get("DeviceUserID")
-        self.acquiring = False
+        self.acquisition.stop()
+        self.scheduler.clear()
         self.latched_timestamp = 0
-        self.counters = dict.fromkeys(self.counters, 0)
         self.last_events.clear()
+        self.event_packets.clear()
         for register in (self.device_configuration, self.u3vcp_configuration,
                          self.event_control, self.event_test):
             register.value = 0
         self.stream.reset()
+        self.stream_channel.reset()
         fresh = self._new_store(user_id)
         self.store.values = fresh.values
-        self.epoch = self.now
+        self.lines.input_listeners.clear()
+        self._new_engine()
+        self.epoch = self.scheduler.time
         return DEVICE_RESET_S
 
     def _sync_user_outputs(self, name: str, instance: str | None, value: object) -> None:

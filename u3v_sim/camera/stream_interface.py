@@ -68,6 +68,8 @@ class StreamInterface:
             raise ProtocolError(Status.INVALID_PARAMETER, "SI Control has only the enable bit")
         if value and not self.enabled:
             self.check_consistent()
+        if self.enabled and not value:
+            self.on_disable()
         self.enabled = bool(value)
         return 0.0
 
@@ -87,7 +89,9 @@ class StreamInterface:
 
         return Field(SIRM.BASE + offset, 4, read, write, name=attribute)
 
-    def region(self) -> Region:
+    def region(self, on_disable: Callable[[], None] = lambda: None) -> Region:
+        """The SIRM; ``on_disable`` runs when the host clears the stream enable bit."""
+        self.on_disable = on_disable
         b = SIRM.BASE
         fields = [
             Field(b + SIRM.SI_INFO, 4, u32(SI_INFO), name="SIInfo"),

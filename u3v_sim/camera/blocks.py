@@ -1,0 +1,95 @@
+"""Turns a frame record into its U3V block: leader, payload (image, plus chunks when chunk
+mode is on) in the programmed transfers, and trailer."""
+
+from __future__ import annotations
+
+import binascii
+import struct
+
+from u3v_features import acA4096_40um as table
+
+from ..protocol import stream as sp
+from .acquisition import FrameRecord
+from .stream_interface import StreamInterface
+from .streaming import Block, plan_block
+
+
+def image_settings(settings: dict, noise: bool):
+    from ..frames.settings import ImageSettings
+    return ImageSettings(
+        width=settings["Width"], height=settings["Height"], offset_x=settings["OffsetX"],
+        offset_y=settings["OffsetY"], binning_horizontal=settings["BinningHorizontal"],
+        binning_vertical=settings["BinningVertical"],
+        binning_horizontal_mode=settings["BinningHorizontalMode"],
+        binning_vertical_mode=settings["BinningVerticalMode"],
+        reverse_x=settings["ReverseX"], reverse_y=settings["ReverseY"],
+        pixel_format=settings["PixelFormat"], exposure_us=settings["ExposureTime"],
+        gain_db=settings["Gain"], black_level=settings["BlackLevel"],
+        gamma=settings["Gamma"], digital_shift=settings["DigitalShift"],
+        test_image=settings["TestImageSelector"], noise=noise)
+
+
+def chunk_layout_id(enabled: tuple[str, ...]) -> int:
+    """Changes whenever the set of chunks changes (hosts re-parse the layout then)."""
+    return 1 + sum(1 << i for i, name in enumerate(table.CHUNKS) if name in enabled)
+
+
+def chunk_data(record: FrameRecord, image: memoryview) -> dict[str, bytes]:
+    return {
+        "Timestamp": struct.pack("<Q", record.timestamp_ns),
+        "ExposureTime": struct.pack("<d", record.exposure_us),
+        "Gain": struct.pack("<d", record.gain_db),
+        "LineStatusAll": struct.pack("<I", record.line_status_all),
+        "CounterValue": struct.pack("<I", record.counter_value),
+        "PayloadCRC16": struct.pack("<I", binascii.crc_hqx(image, 0)),
+    }
+
+
+class BlockBuilder:
+    def __init__(self, interface: StreamInterface, generator=None, noise: bool = True):
+        self.interface = interface
+        self._generator = generator
+        self.noise = noise
+        self._chunk_buffer = bytearray()
+
+    @property
+    def generator(self):
+        """Built on the first frame: its prebuilt scenes cost time and memory."""
+        if self._generator is None:
+            from ..frames.generator import FrameGenerator
+            self._generator = FrameGenerator()
+        return self._generator
+
+    @staticmethod
+    def payload_size(record: FrameRecord) -> int:
+        return record.settings["PayloadSize"]
+
+    def build(self, record: FrameRecord) -> Block:
+        s = record.settings
+        image = self.generator.render(image_settings(s, self.noise), record.block_id,
+                                      record.timestamp_ns)
+        payload_type = sp.PAYLOAD_IMAGE
+        layout_id = None
+        payload = memoryview(image)
+        if s["ChunkModeActive"]:
+            payload_type = sp.PAYLOAD_IMAGE_EXTENDED_CHUNK
+            layout_id = chunk_layout_id(s["ChunksEnabled"])
+            data = chunk_data(record, payload)
+            buffer = self._chunk_buffer
+            buffer[:] = payload
+            buffer += struct.pack("<II", table.IMAGE_CHUNK_ID, len(payload))
+            for name in s["ChunksEnabled"]:
+                buffer += sp.chunk(table.CHUNKS[name][0], data[name])
+            payload = memoryview(buffer)
+        leader = sp.ImageLeader(
+            block_id=record.block_id, timestamp_ns=record.timestamp_ns,
+            pixel_format=table.BY_NAME["PixelFormat"].entry(s["PixelFormat"]).value,
+            width=s["Width"], height=s["Height"], offset_x=s["OffsetX"],
+            offset_y=s["OffsetY"], payload_type=payload_type).pack()
+
+        def trailer(valid: int, status: int) -> bytes:
+            lines = s["Height"] if status == sp.STATUS_SUCCESS else min(
+                s["Height"], valid // max(1, len(image) // max(1, s["Height"])))
+            return sp.ImageTrailer(record.block_id, valid, lines, status, layout_id).pack()
+
+        return plan_block(record, payload, self.interface, leader, trailer)

@@ -1,0 +1,210 @@
+"""The camera's I/O lines: Line1 opto input, Line2 opto output, Line3/Line4 GPIO.
+
+Inputs are driven from outside (the daemon, MQTT, tests) with a logic level or a voltage; a
+voltage maps through the datasheet's thresholds, and a voltage between the thresholds is
+undefined, modelled as a line that chatters at random until it leaves that band. Inputs pass
+the debouncer (a new level must stay stable for LineDebouncerTime) and the inverter. Outputs
+follow their LineSource through the inverter, never change faster than
+LineMinimumOutputPulseWidth, and every output edge is logged with its device timestamp.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from u3v_features.acA4096_40um import GPIO_LINES, LINES, OPTO_LINES, USER_OUTPUTS
+
+from .features import FeatureStore
+from .scheduler import Scheduler, Timer
+
+OUTPUT_ONLY = ("Line2",)
+INPUT_ONLY = ("Line1",)
+# Chatter of an input held at an undefined voltage: random toggles this far apart (seconds).
+CHATTER_INTERVAL_S = (20e-6, 200e-6)
+EDGE_LOG_LENGTH = 10_000
+
+
+@dataclass(frozen=True)
+class Electrical:
+    """Input thresholds and limits (acA4096-40um datasheet figures)."""
+    low_max_v: float
+    high_min_v: float
+    safe_max_v: float
+    absolute_max_v: float
+
+
+OPTO_INPUT = Electrical(low_max_v=1.4, high_min_v=2.2, safe_max_v=24.0, absolute_max_v=30.0)
+GPIO_INPUT = Electrical(low_max_v=0.8, high_min_v=2.0, safe_max_v=5.0, absolute_max_v=30.0)
+
+
+class LineError(ValueError):
+    """A request the line can't take (wrong line, an output, a voltage out of range)."""
+
+
+@dataclass(frozen=True)
+class LineEdge:
+    line: str
+    level: bool
+    timestamp_ns: int
+
+
+@dataclass(frozen=True)
+class DriveResult:
+    line: str
+    logic: bool | None          # None: undefined voltage, the line chatters
+    warning: str | None = None  # outside the safe range but below the absolute maximum
+
+
+class Lines:
+    def __init__(self, scheduler: Scheduler, store: FeatureStore,
+                 timestamp_ns: Callable[[float], int], seed: int = 0):
+        self.scheduler = scheduler
+        self.store = store
+        self.timestamp_ns = timestamp_ns
+        self.rng = random.Random(seed)
+        self.raw = dict.fromkeys(LINES, False)          # electrical logic level at the pin
+        self.debounced = dict.fromkeys(LINES, False)
+        self.output_level = dict.fromkeys(LINES, False)
+        self.last_output_change = dict.fromkeys(LINES, float("-inf"))
+        self.damaged: set[str] = set()
+        self.signals: dict[str, bool] = {}               # engine signals feeding LineSource
+        self.edges: deque[LineEdge] = deque(maxlen=EDGE_LOG_LENGTH)
+        self.input_listeners: list[Callable[[str, bool], None]] = []
+        self.edge_listeners: list[Callable[[LineEdge], None]] = []
+        self._debounce: dict[str, Timer] = {}
+        self._chatter: dict[str, Timer] = {}
+        self._pulse_hold: dict[str, Timer] = {}
+
+    # -- configuration -------------------------------------------------------------------
+
+    def is_input(self, line: str) -> bool:
+        return self.store.get("LineMode", line) == "Input"
+
+    def status(self, line: str) -> bool:
+        """LineStatus: what the camera sees on an input, what it drives on an output."""
+        if not self.is_input(line):
+            return self.output_level[line]
+        return self.debounced[line] != bool(self.store.get("LineInverter", line))
+
+    def status_all(self) -> int:
+        return sum(self.status(line) << i for i, line in enumerate(LINES))
+
+    def overloaded(self, line: str) -> bool:
+        return line in GPIO_LINES and line in self.damaged
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def drive(self, line: str, *, level: bool | None = None,
+              voltage: float | None = None) -> DriveResult:
+        """Apply a logic level or a voltage to an input line, now (scheduler time)."""
+        if line not in LINES:
+            raise LineError(f"no line {line!r}; lines are {', '.join(LINES)}")
+        if line in OUTPUT_ONLY or not self.is_input(line):
+            raise LineError(f"{line} is an output; only inputs can be driven")
+        if (level is None) == (voltage is None):
+            raise LineError("give either a logic level or a voltage")
+        warning = None
+        if voltage is not None:
+            logic, warning = self._logic_from_voltage(line, float(voltage))
+        else:
+            logic = bool(level)
+        self._stop_chatter(line)
+        if line in self.damaged:
+            logic = False  # a damaged input no longer conducts
+        if logic is None:
+            self._chatter_step(line)
+        else:
+            self._set_raw(line, logic)
+        return DriveResult(line, logic, warning)
+
+    def _logic_from_voltage(self, line: str, voltage: float) -> tuple[bool | None, str | None]:
+        spec = OPTO_INPUT if line in OPTO_LINES else GPIO_INPUT
+        if voltage != voltage or voltage < 0.0:
+            raise LineError(f"{line}: {voltage} V refused: inputs take 0 to "
+                            f"{spec.safe_max_v:g} V")
+        if voltage > spec.absolute_max_v:
+            self.damaged.add(line)
+            raise LineError(f"{line}: {voltage} V is above the absolute maximum "
+                            f"{spec.absolute_max_v:g} V: the input is damaged")
+        warning = None
+        if voltage > spec.safe_max_v:
+            warning = (f"{line}: {voltage} V is above the safe {spec.safe_max_v:g} V "
+                       f"(absolute maximum {spec.absolute_max_v:g} V)")
+        if voltage <= spec.low_max_v:
+            return False, warning
+        if voltage > spec.high_min_v:
+            return True, warning
+        return None, warning
+
+    def _chatter_step(self, line: str) -> None:
+        self._set_raw(line, not self.raw[line])
+        self._chatter[line] = self.scheduler.after(
+            self.rng.uniform(*CHATTER_INTERVAL_S), lambda: self._chatter_step(line))
+
+    def _stop_chatter(self, line: str) -> None:
+        timer = self._chatter.pop(line, None)
+        if timer:
+            timer.cancel()
+
+    def _set_raw(self, line: str, logic: bool) -> None:
+        self.raw[line] = logic
+        pending = self._debounce.pop(line, None)
+        if pending:
+            pending.cancel()
+        if logic == self.debounced[line]:
+            return  # a glitch shorter than the debouncer time: filtered out
+        debounce_s = self.store.get("LineDebouncerTime", line) / 1e6
+        if debounce_s <= 0:
+            self._commit(line, logic)
+        else:
+            self._debounce[line] = self.scheduler.after(
+                debounce_s, lambda: self._commit(line, logic))
+
+    def _commit(self, line: str, logic: bool) -> None:
+        self._debounce.pop(line, None)
+        self.debounced[line] = logic
+        level = self.status(line)
+        for listener in self.input_listeners:
+            listener(line, level)
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def _target(self, line: str) -> bool:
+        source = self.store.get("LineSource", line)
+        if source in USER_OUTPUTS:
+            active = bool(self.store.get("UserOutputValue", source))
+        else:
+            active = self.signals.get(source, False)
+        return active != bool(self.store.get("LineInverter", line))
+
+    def update_outputs(self) -> None:
+        """Bring every output to its source's level (call after any signal or setting change)."""
+        now = self.scheduler.time
+        for line in LINES:
+            if self.is_input(line):
+                continue
+            target = self._target(line)
+            if target == self.output_level[line] or line in self._pulse_hold:
+                continue
+            earliest = (self.last_output_change[line]
+                        + self.store.get("LineMinimumOutputPulseWidth", line) / 1e6)
+            if now < earliest:
+                self._pulse_hold[line] = self.scheduler.at(earliest,
+                                                           lambda l=line: self._release(l))
+                continue
+            self._set_output(line, target)
+
+    def _release(self, line: str) -> None:
+        self._pulse_hold.pop(line, None)
+        self.update_outputs()
+
+    def _set_output(self, line: str, level: bool) -> None:
+        self.output_level[line] = level
+        self.last_output_change[line] = self.scheduler.time
+        edge = LineEdge(line, level, self.timestamp_ns(self.scheduler.time))
+        self.edges.append(edge)
+        for listener in self.edge_listeners:
+            listener(edge)

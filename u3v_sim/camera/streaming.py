@@ -1,0 +1,148 @@
+"""The stream channel: completed frames become U3V blocks (leader, payload in the
+host-programmed transfer sizes, trailer) that a transport pulls as the host's IN requests
+arrive.
+
+USB semantics: a host transfer ends when its buffer is full or the device ends its own
+transfer with a short packet (a zero-length packet when the device transfer is a multiple of
+the maximum packet size). A device transfer longer than the host buffer, where the buffer is
+not a multiple of the packet size, overflows. Frames wait in the camera's buffer memory while
+the host does not read; when it is full, new frames are dropped and counted, as a real camera
+does, never buffered without bound.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from ..protocol import stream as sp
+from .acquisition import FrameRecord
+from .stream_interface import StreamInterface
+
+MAX_PACKET_SIZE = 1024
+# Frame memory of the camera (chosen: the real camera's buffer size is not published).
+DEVICE_BUFFER_BYTES = 64 * 1024 * 1024
+
+
+class TransferOverflow(Exception):
+    """The device sent more than the host's buffer (not a packet multiple) could take."""
+
+    def __init__(self, data: bytes):
+        super().__init__(f"overflow after {len(data)} bytes")
+        self.data = data
+
+
+@dataclass
+class StreamStats:
+    frames_queued: int = 0
+    frames_sent: int = 0
+    frames_dropped_buffer_full: int = 0
+    frames_dropped_not_streaming: int = 0
+    frames_aborted: int = 0
+    bytes_sent: int = 0
+    transfers: int = 0
+    zero_length_packets: int = 0
+    overflows: int = 0
+
+
+@dataclass
+class Block:
+    """One frame's transfers, in the order the device sends them."""
+    record: FrameRecord
+    transfers: list
+    index: int = 0
+    offset: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(t) for t in self.transfers)
+
+
+def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterface,
+               leader: bytes, trailer: Callable[[int, int], bytes]) -> Block:
+    """Cut the payload into the programmed transfers; ``trailer(valid_size, status)``."""
+    pieces = []
+    sizes = [interface.payload_transfer_size] * interface.payload_transfer_count + [
+        interface.payload_final_transfer1_size, interface.payload_final_transfer2_size]
+    position = 0
+    for size in sizes:
+        if position >= len(payload):
+            break
+        if size:
+            pieces.append(payload[position:position + size])
+            position += len(pieces[-1])
+    status = sp.STATUS_SUCCESS if position == len(payload) else sp.STATUS_DATA_OVERRUN
+    return Block(record, [leader, *pieces, trailer(position, status)])
+
+
+class StreamChannel:
+    def __init__(self, interface: StreamInterface,
+                 build_block: Callable[[FrameRecord], Block],
+                 payload_bytes: Callable[[FrameRecord], int],
+                 buffer_bytes: int = DEVICE_BUFFER_BYTES):
+        self.interface = interface
+        self.build_block = build_block
+        self.payload_bytes = payload_bytes
+        self.buffer_bytes = buffer_bytes
+        self.queue: deque[FrameRecord] = deque()
+        self.current: Block | None = None
+        self.stats = StreamStats()
+
+    @property
+    def buffered_bytes(self) -> int:
+        queued = sum(self.payload_bytes(r) for r in self.queue)
+        return queued + (self.payload_bytes(self.current.record) if self.current else 0)
+
+    def push(self, record: FrameRecord) -> bool:
+        """A frame finished readout; False if it was dropped."""
+        if not self.interface.enabled:
+            self.stats.frames_dropped_not_streaming += 1
+            return False
+        if self.buffered_bytes + self.payload_bytes(record) > self.buffer_bytes:
+            self.stats.frames_dropped_buffer_full += 1
+            return False
+        self.queue.append(record)
+        self.stats.frames_queued += 1
+        return True
+
+    def has_data(self) -> bool:
+        return self.current is not None or bool(self.queue)
+
+    def read(self, length: int) -> memoryview | None:
+        """Answer one host IN transfer of ``length`` bytes; None while there is nothing."""
+        if self.current is None:
+            if not self.queue or not self.interface.enabled:
+                return None
+            self.current = self.build_block(self.queue.popleft())
+        block = self.current
+        transfer = memoryview(block.transfers[block.index])[block.offset:]
+        data = transfer[:length]
+        self.stats.transfers += 1
+        self.stats.bytes_sent += len(data)
+        if len(transfer) > length and length % MAX_PACKET_SIZE:
+            # The packet that did not fit is lost: the host sees an overflow error.
+            lost_to = min(len(transfer), -(-length // MAX_PACKET_SIZE) * MAX_PACKET_SIZE)
+            self._consume(block, lost_to)
+            self.stats.overflows += 1
+            raise TransferOverflow(bytes(data))
+        if len(transfer) <= length and len(transfer) % MAX_PACKET_SIZE == 0 \
+                and len(transfer) < length:
+            self.stats.zero_length_packets += 1
+        self._consume(block, len(data))
+        return data
+
+    def _consume(self, block: Block, n: int) -> None:
+        block.offset += n
+        if block.offset >= len(block.transfers[block.index]):
+            block.index += 1
+            block.offset = 0
+            if block.index == len(block.transfers):
+                self.stats.frames_sent += 1
+                self.current = None
+
+    def reset(self) -> None:
+        """Clear-halt on the stream endpoint, or the stream disabled: drop what is pending."""
+        self.stats.frames_aborted += len(self.queue) + (self.current is not None)
+        self.queue.clear()
+        self.current = None
