@@ -67,7 +67,7 @@ class ControlChannel:
         if busy <= self.response_time_s:
             return acks + [ack]
         self._pending = _Pending(now + busy, ack)
-        timeout_ms = math.ceil((busy + PENDING_MARGIN_S) * 1000)
+        timeout_ms = math.ceil(round((busy + PENDING_MARGIN_S) * 1000, 6))
         return acks + [pending_ack(header.request_id, timeout_ms)]
 
     def due_acks(self, now: float) -> list[bytes]:
