@@ -154,11 +154,11 @@ class _Generator:
             _el(node, "Representation", "Linear")
         elif f.kind == ENUMERATION:
             for entry in f.entries:
-                e = _el(node, "EnumEntry", Name=f"EnumEntry_{f.name}_{entry.name}",
-                        NameSpace="Standard")
+                # Short entry names: GenApi derives the symbolic name and scopes the node as
+                # EnumEntry_<Enumeration>_<Name>; Aravis uses the Name as the string value.
+                e = _el(node, "EnumEntry", Name=entry.name, NameSpace="Standard")
                 _el(e, "DisplayName", _display_name(entry.name))
                 _el(e, "Value", entry.value)
-                _el(e, "Symbolic", entry.name)
             _el(node, "pValue", register_name)
             self._selected(node, f)
         elif f.kind == BOOLEAN:

@@ -50,7 +50,10 @@ class BlockBuilder:
         self.interface = interface
         self._generator = generator
         self.noise = noise
-        self._chunk_buffer = bytearray()
+        # A block is sent from its own buffer while the next one is rendered: three buffers
+        # (sending, prepared, rendering) are reused round-robin, never allocated per frame.
+        self._buffers = [bytearray() for _ in range(3)]
+        self._next_buffer = 0
 
     @property
     def generator(self):
@@ -59,6 +62,18 @@ class BlockBuilder:
             from ..frames.generator import FrameGenerator
             self._generator = FrameGenerator()
         return self._generator
+
+    def _fill_buffer(self, image, tail: bytes) -> memoryview:
+        index = self._next_buffer
+        self._next_buffer = (index + 1) % len(self._buffers)
+        size = len(image) + len(tail)
+        if len(self._buffers[index]) != size:
+            # Replaced, not resized: a block still being sent may hold a view of the old one.
+            self._buffers[index] = bytearray(size)
+        buffer = self._buffers[index]
+        buffer[:len(image)] = image
+        buffer[len(image):] = tail
+        return memoryview(buffer)
 
     @staticmethod
     def payload_size(record: FrameRecord) -> int:
@@ -70,17 +85,14 @@ class BlockBuilder:
                                       record.timestamp_ns)
         payload_type = sp.PAYLOAD_IMAGE
         layout_id = None
-        payload = memoryview(image)
+        tail = b""
         if s["ChunkModeActive"]:
             payload_type = sp.PAYLOAD_IMAGE_EXTENDED_CHUNK
             layout_id = chunk_layout_id(s["ChunksEnabled"])
-            data = chunk_data(record, payload)
-            buffer = self._chunk_buffer
-            buffer[:] = payload
-            buffer += struct.pack("<II", table.IMAGE_CHUNK_ID, len(payload))
-            for name in s["ChunksEnabled"]:
-                buffer += sp.chunk(table.CHUNKS[name][0], data[name])
-            payload = memoryview(buffer)
+            data = chunk_data(record, memoryview(image))
+            tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
+                sp.chunk(table.CHUNKS[name][0], data[name]) for name in s["ChunksEnabled"])
+        payload = self._fill_buffer(image, tail)
         leader = sp.ImageLeader(
             block_id=record.block_id, timestamp_ns=record.timestamp_ns,
             pixel_format=table.BY_NAME["PixelFormat"].entry(s["PixelFormat"]).value,

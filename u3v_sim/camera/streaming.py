@@ -87,12 +87,15 @@ class StreamChannel:
         self.buffer_bytes = buffer_bytes
         self.queue: deque[FrameRecord] = deque()
         self.current: Block | None = None
+        self.prepared: Block | None = None
+        self.preparing: FrameRecord | None = None
         self.stats = StreamStats()
 
     @property
     def buffered_bytes(self) -> int:
-        queued = sum(self.payload_bytes(r) for r in self.queue)
-        return queued + (self.payload_bytes(self.current.record) if self.current else 0)
+        held = [*self.queue, *(b.record for b in (self.current, self.prepared) if b),
+                *([self.preparing] if self.preparing else [])]
+        return sum(self.payload_bytes(r) for r in held)
 
     def push(self, record: FrameRecord) -> bool:
         """A frame finished readout; False if it was dropped."""
@@ -107,14 +110,32 @@ class StreamChannel:
         return True
 
     def has_data(self) -> bool:
-        return self.current is not None or bool(self.queue)
+        return self.current is not None or self.prepared is not None or bool(self.queue)
+
+    # Building a block renders the frame (milliseconds): a transport may do it ahead, outside
+    # its I/O thread, with take_for_preparation() / finish_preparation().
+
+    def take_for_preparation(self) -> FrameRecord | None:
+        if self.prepared is not None or self.preparing is not None or not self.queue:
+            return None
+        self.preparing = self.queue.popleft()
+        return self.preparing
+
+    def finish_preparation(self, record: FrameRecord, block: Block) -> None:
+        if self.preparing is record:  # not reset meanwhile
+            self.prepared, self.preparing = block, None
 
     def read(self, length: int) -> memoryview | None:
         """Answer one host IN transfer of ``length`` bytes; None while there is nothing."""
         if self.current is None:
-            if not self.queue or not self.interface.enabled:
+            if not self.interface.enabled:
                 return None
-            self.current = self.build_block(self.queue.popleft())
+            if self.prepared is not None:
+                self.current, self.prepared = self.prepared, None
+            elif self.queue and self.preparing is None:
+                self.current = self.build_block(self.queue.popleft())
+            else:
+                return None
         block = self.current
         transfer = memoryview(block.transfers[block.index])[block.offset:]
         data = transfer[:length]
@@ -143,6 +164,7 @@ class StreamChannel:
 
     def reset(self) -> None:
         """Clear-halt on the stream endpoint, or the stream disabled: drop what is pending."""
-        self.stats.frames_aborted += len(self.queue) + (self.current is not None)
+        held = (self.current, self.prepared, self.preparing)
+        self.stats.frames_aborted += len(self.queue) + sum(x is not None for x in held)
         self.queue.clear()
-        self.current = None
+        self.current = self.prepared = self.preparing = None

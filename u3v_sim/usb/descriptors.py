@@ -160,9 +160,11 @@ def make_identity(serial: str, user_defined_name: str = "") -> UsbIdentity:
     The device version and manufacturer info texts are CHOSEN, UNCONFIRMED: no dump of a real
     acA4096-40um's ABRM strings was available.
     """
+    from u3v_features.acA4096_40um import BY_NAME  # the ABRM strings: one source for both
+
     return UsbIdentity(
-        device_version="107388-14",
-        manufacturer_info="none",
+        device_version=BY_NAME["DeviceVersion"].default,
+        manufacturer_info=BY_NAME["DeviceManufacturerInfo"].default,
         serial=serial,
         guid=make_guid(serial),
         user_defined_name=user_defined_name,

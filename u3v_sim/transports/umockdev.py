@@ -1,0 +1,318 @@
+"""The umockdev transport: unmodified libusb programs (lsusb, pyusb, Aravis, pylon) see the
+camera as a USB device on a machine without USB.
+
+The daemon owns a ``UMockdev.Testbed`` (a fake /sys and /dev). A client started with
+``LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR=<testbed>`` finds the device in sysfs and
+its usbfs ioctls arrive here, in umockdev's worker thread, which only moves bytes between URBs
+and the sans-I/O ``U3VUsbDevice``. Frame rendering and pacing run elsewhere.
+
+umockdev makes device nodes regular files, which always poll ready, so a waiting libusb client
+would spin on REAPURBNDELAY. The node is replaced by a FIFO kept full (not writable) while no
+URB is ready to reap and drained (writable: POLLOUT) while one is, so idle clients sleep.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import struct
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import gi
+
+gi.require_version("UMockdev", "1.0")
+from gi.repository import UMockdev  # noqa: E402
+
+from ..usb import descriptors as d  # noqa: E402
+from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
+from . import usbfs  # noqa: E402
+
+log = logging.getLogger(__name__)
+PRELOAD_LIBRARY = "libumockdev-preload.so.0"
+USB_MAJOR = 189
+_PIPE_CHUNK = bytes(4096)
+
+
+@dataclass
+class _Urb:
+    transfer: Transfer
+    urb: object          # UMockdev.IoctlData of the client's struct usbdevfs_urb
+    buffer: object       # UMockdev.IoctlData of its data buffer
+    control: bool
+
+
+@dataclass
+class _Client:
+    urbs: dict[int, _Urb] = field(default_factory=dict)   # by URB address in the client
+    reapable: deque[int] = field(default_factory=deque)
+    claimed: set[int] = field(default_factory=set)
+
+
+class ReadinessPipe:
+    """The device node as a FIFO whose writability says "a URB is ready to reap"."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.unlink(missing_ok=True)
+        os.mkfifo(path, 0o666)
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self.ready = True
+        self.set_ready(False)
+
+    def set_ready(self, ready: bool) -> None:
+        if ready == self.ready:
+            return
+        self.ready = ready
+        try:
+            while True:  # fill to make it unwritable, drain to make it writable
+                if ready:
+                    os.read(self.fd, 65536)
+                else:
+                    os.write(self.fd, _PIPE_CHUNK)
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class UsbfsHandler(UMockdev.IoctlBase):
+    """Answers one device node's usbfs ioctls (runs in umockdev's worker thread)."""
+
+    def __init__(self, port: "UmockdevDevice"):
+        super().__init__()
+        self.port = port
+
+    def do_handle_ioctl(self, client) -> bool:
+        try:
+            return self.port.handle_ioctl(client)
+        except Exception:  # never let a bug kill umockdev's thread: the call fails instead
+            log.exception("usbfs ioctl failed")
+            client.complete(-1, errno.EIO)
+            return True
+
+    def do_client_vanished(self, client) -> None:
+        self.port.forget_client(client)
+
+
+class UmockdevDevice:
+    """One camera on the testbed, at /dev/bus/usb/<bus>/<devnum>."""
+
+    def __init__(self, testbed: "UmockdevTestbed", device: U3VUsbDevice, busnum: int,
+                 devnum: int, lock: threading.RLock, clock: Callable[[], float],
+                 on_activity: Callable[[], None]):
+        self.testbed = testbed
+        self.device = device
+        self.busnum, self.devnum = busnum, devnum
+        self.lock = lock
+        self.clock = clock
+        self.on_activity = on_activity
+        self.clients: dict[object, _Client] = {}
+        self.handler = UsbfsHandler(self)
+        self.devnode = f"/dev/bus/usb/{busnum:03d}/{devnum:03d}"
+        self.syspath: str | None = None
+        self.pipe: ReadinessPipe | None = None
+        self.stats = {"ioctls": 0, "reap_empty": 0}
+        device.on_complete = self._completed
+
+    # -- plugging ----------------------------------------------------------------------------
+
+    def plug(self) -> None:
+        ident = self.device.identity
+        self.testbed.tb.attach_ioctl(self.devnode, self.handler)
+        self.syspath = self.testbed.tb.add_from_string(self._udev_record(ident))
+        self.pipe = ReadinessPipe(Path(self.testbed.root) / self.devnode.lstrip("/"))
+
+    def unplug(self) -> None:
+        with self.lock:
+            self.device.disconnect()
+        if self.syspath:
+            self.testbed.tb.uevent(self.syspath, "remove")
+            self.testbed.tb.remove_device(self.syspath)
+            self.syspath = None
+        if self.pipe:
+            self.pipe.close()
+            self.pipe = None
+
+    def _udev_record(self, ident: d.UsbIdentity) -> str:
+        bus, dev = self.busnum, self.devnum
+        port = f"{bus}-{dev - 1}"
+        attributes = {
+            "busnum": bus, "devnum": dev, "speed": 5000, "version": " 3.20",
+            "idVendor": f"{ident.vendor_id:04x}", "idProduct": f"{ident.product_id:04x}",
+            "bcdDevice": f"{ident.bcd_device:04x}", "bDeviceClass": "ef",
+            "bDeviceSubClass": "02", "bDeviceProtocol": "01", "bMaxPacketSize0": 9,
+            "bNumConfigurations": 1, "bConfigurationValue": 1, "bNumInterfaces": " 3",
+            "manufacturer": ident.manufacturer, "product": ident.model,
+            "serial": ident.serial, "devpath": dev - 1, "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
+        }
+        lines = [f"P: /devices/pci0000:00/0000:00:14.0/usb{bus}/{port}",
+                 f"N: bus/usb/{bus:03d}/{dev:03d}",
+                 "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device", "E: DRIVER=usb",
+                 f"E: BUSNUM={bus:03d}", f"E: DEVNUM={dev:03d}", f"E: DEVNAME={self.devnode}",
+                 f"E: MAJOR={USB_MAJOR}", f"E: MINOR={(bus - 1) * 128 + dev - 1}",
+                 f"E: PRODUCT={ident.vendor_id:x}/{ident.product_id:x}/{ident.bcd_device:x}",
+                 "E: TYPE=239/2/1"]
+        lines += [f"A: {name}={value}\\n" for name, value in attributes.items()]
+        lines.append("H: descriptors=" + d.sysfs_descriptors(ident).hex())
+        return "\n".join(lines) + "\n"
+
+    # -- ioctls (umockdev's thread) ----------------------------------------------------------
+
+    def handle_ioctl(self, client) -> bool:
+        request = client.get_request() & 0xFFFFFFFF
+        arg = client.get_arg()
+        with self.lock:
+            self.stats["ioctls"] += 1
+            state = self.clients.setdefault(client, _Client())
+            result = self._dispatch(request, arg, client, state)
+            if result is None:
+                log.debug("unhandled usbfs ioctl %s", usbfs.NAMES.get(request, hex(request)))
+                client.complete(-1, errno.ENOTTY)
+            self._update_readiness()
+        return True
+
+    def _dispatch(self, request: int, arg, client, state: _Client):
+        def u32(value: int | None = None) -> int:
+            data = arg.resolve(0, 4)
+            if value is not None:
+                data.update(0, struct.pack("<I", value))
+            return struct.unpack("<I", bytes(data.retrieve()))[0]
+
+        def done(ret: int = 0, err: int = 0) -> bool:
+            client.complete(ret, err)
+            return True
+
+        if request == usbfs.SUBMITURB:
+            return self._submit(arg, client, state)
+        if request in (usbfs.REAPURB, usbfs.REAPURBNDELAY):
+            return self._reap(arg, client, state)
+        if request == usbfs.DISCARDURB:
+            address = struct.unpack("<Q", bytes(arg.retrieve())[:8])[0]
+            urb = state.urbs.get(address)
+            if urb is None or not self.device.discard(urb.transfer):
+                return done(-1, errno.EINVAL)
+            return done()
+        if request == usbfs.GET_CAPABILITIES:
+            u32(usbfs.CAPABILITIES)
+            return done()
+        if request in (usbfs.CLAIMINTERFACE, usbfs.DISCONNECT_CLAIM):
+            interface = u32()
+            if interface not in d.INTERFACE_ENDPOINTS:
+                return done(-1, errno.EINVAL)
+            if any(interface in other.claimed for c, other in self.clients.items()
+                   if c is not client):
+                return done(-1, errno.EBUSY)
+            state.claimed.add(interface)
+            return done()
+        if request == usbfs.RELEASEINTERFACE:
+            state.claimed.discard(u32())
+            return done()
+        if request == usbfs.SETCONFIGURATION:
+            value = struct.unpack("<i", bytes(arg.resolve(0, 4).retrieve()))[0]
+            return done() if self.device.requests.set_configuration(max(value, 0)) \
+                else done(-1, errno.EINVAL)
+        if request == usbfs.SETINTERFACE:
+            interface, alternate = struct.unpack("<II", bytes(arg.resolve(0, 8).retrieve()))
+            return done() if self.device.requests.set_interface(interface, alternate) \
+                else done(-1, errno.EINVAL)
+        if request in (usbfs.CLEAR_HALT, usbfs.RESETEP):
+            endpoint = u32() & 0xFF
+            return done() if self.device.clear_halt(endpoint) else done(-1, errno.ENOENT)
+        if request in (usbfs.GETDRIVER, usbfs.IOCTL):
+            return done(-1, errno.ENODATA)  # no kernel driver bound to our interfaces
+        if request == usbfs.CONNECTINFO:
+            arg.resolve(0, 8).update(0, struct.pack("<IBxxx", self.devnum, 0))
+            return done()
+        if request == usbfs.GET_SPEED:
+            return done(usbfs.SPEED_SUPER)
+        if request in (usbfs.RESET, usbfs.DROP_PRIVILEGES, usbfs.CONNECT, usbfs.DISCONNECT):
+            return done()
+        return None
+
+    def _submit(self, arg, client, state: _Client) -> bool:
+        urb = arg.resolve(0, usbfs.URB_SIZE)
+        kind, endpoint, _status, _flags, _buf, length, _actual = usbfs.URB_HEAD.unpack_from(
+            bytes(urb.retrieve()))
+        if kind not in (usbfs.URB_TYPE_CONTROL, usbfs.URB_TYPE_BULK, usbfs.URB_TYPE_INTERRUPT) \
+                or length < 0:
+            client.complete(-1, errno.EINVAL)
+            return True
+        buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length) if length else None
+        control = kind == usbfs.URB_TYPE_CONTROL
+        is_in = bool(endpoint & 0x80) and not control
+        data = b"" if is_in or buffer is None else bytes(buffer.retrieve())
+        if control and len(data) >= 8 and data[0] & 0x80:
+            data = data[:8]  # an IN control transfer carries only its SETUP
+        transfer = Transfer(endpoint=endpoint, control=control,
+                            length=length - 8 if control else length, data=data,
+                            owner=(client, urb.client_addr))
+        state.urbs[urb.client_addr] = _Urb(transfer, urb, buffer, control)
+        client.complete(0, 0)
+        self.device.submit(transfer, self.clock())
+        self.on_activity()
+        return True
+
+    def _reap(self, arg, client, state: _Client) -> bool:
+        if not state.reapable:
+            self.stats["reap_empty"] += 1
+            client.complete(-1, errno.EAGAIN)
+            return True
+        urb = state.urbs.pop(state.reapable.popleft())
+        transfer = urb.transfer
+        result = bytes(transfer.result)
+        if result and urb.buffer is not None:
+            urb.buffer.update(8 if urb.control else 0, result)
+        urb.urb.update(usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status))
+        urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", len(result)))
+        arg.resolve(0, usbfs.POINTER).set_ptr(0, urb.urb)
+        client.complete(0, 0)
+        return True
+
+    # -- completions (any thread, under the lock) -------------------------------------------
+
+    def _completed(self, transfer: Transfer) -> None:
+        client, address = transfer.owner
+        state = self.clients.get(client)
+        if state is not None and address in state.urbs:
+            state.reapable.append(address)
+        self._update_readiness()
+
+    def _update_readiness(self) -> None:
+        if self.pipe is not None:
+            self.pipe.set_ready(any(c.reapable for c in self.clients.values()))
+
+    def forget_client(self, client) -> None:
+        with self.lock:
+            state = self.clients.pop(client, None)
+            if state is not None:
+                self.device.discard_owned_by(lambda owner: owner[0] is client)
+            self._update_readiness()
+
+    def purge_dead_clients(self) -> None:
+        """Clients that died without umockdev noticing (notify::connected never fires)."""
+        with self.lock:
+            for client in [c for c in self.clients if not c.get_connected()]:
+                self.clients.pop(client)
+                self.device.discard_owned_by(lambda owner, c=client: owner[0] is c)
+            self._update_readiness()
+
+
+class UmockdevTestbed:
+    """The fake /sys and /dev the cameras live in."""
+
+    def __init__(self):
+        self.tb = UMockdev.Testbed.new()
+        self.root = self.tb.get_root_dir()
+
+    def environment(self) -> dict[str, str]:
+        return {"UMOCKDEV_DIR": self.root, "LD_PRELOAD": PRELOAD_LIBRARY}
+
+    def close(self) -> None:
+        del self.tb

@@ -1,0 +1,164 @@
+"""The camera as a USB device, without I/O: transfers submitted on its endpoints, transfers
+completed. Transports (umockdev, USB/IP, ...) turn their host's requests into ``Transfer``s and
+hand completed ones back; this class decides what every endpoint answers.
+
+Endpoints: 0 (standard requests), 0x01/0x81 (UVCP commands and acks), 0x82 (events),
+0x83 (stream). An IN transfer waits until the device has data for it; a transfer to a halted
+endpoint fails with EPIPE, a discarded one with ENOENT, an overflowing one with EOVERFLOW.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..camera.bootstrap import (MAX_ACK_TRANSFER_LENGTH, MAX_COMMAND_TRANSFER_LENGTH,
+                                MAX_DEVICE_RESPONSE_TIME_MS)
+from ..camera.camera import Camera
+from ..camera.streaming import TransferOverflow
+from ..protocol.control import ControlChannel
+from . import descriptors as d
+from .requests import StandardRequests
+
+log = logging.getLogger(__name__)
+SETUP_SIZE = 8
+
+
+@dataclass(eq=False)
+class Transfer:
+    """One host request on one endpoint (a usbfs URB, a USB/IP command)."""
+    endpoint: int
+    length: int                  # IN: the host buffer size; OUT: len(data)
+    data: bytes = b""            # OUT data; for control transfers SETUP + OUT data stage
+    control: bool = False
+    owner: object = None         # the transport's handle (client, URB address)
+    status: int = 0              # 0 or a negative errno once completed
+    result: bytes | memoryview = b""  # IN data once completed
+    done: bool = field(default=False)
+
+    @property
+    def is_in(self) -> bool:
+        if self.control:
+            return bool(self.data[0] & 0x80) if self.data else False
+        return bool(self.endpoint & 0x80)
+
+
+class U3VUsbDevice:
+    def __init__(self, camera: Camera, identity: d.UsbIdentity,
+                 on_complete: Callable[[Transfer], None]):
+        self.camera = camera
+        self.identity = identity
+        self.on_complete = on_complete
+        self.requests = StandardRequests(identity, on_clear_halt=self._endpoint_reset)
+        self.control = ControlChannel(camera, max_command_length=MAX_COMMAND_TRANSFER_LENGTH,
+                                      max_ack_length=MAX_ACK_TRANSFER_LENGTH,
+                                      response_time_s=MAX_DEVICE_RESPONSE_TIME_MS / 1000)
+        self.acks: deque[bytes] = deque()
+        self.waiting: dict[int, deque[Transfer]] = {
+            ep: deque() for ep in (d.EP_CONTROL_IN, d.EP_EVENT_IN, d.EP_STREAM_IN)}
+        self.now = 0.0
+
+    # -- host side ---------------------------------------------------------------------------
+
+    def submit(self, transfer: Transfer, now: float) -> None:
+        self.now = now
+        if transfer.control:
+            self._control(transfer)
+        elif self.requests.is_halted(transfer.endpoint):
+            self._complete(transfer, -errno.EPIPE)
+        elif transfer.endpoint == d.EP_CONTROL_OUT:
+            self.acks.extend(self.control.receive(bytes(transfer.data), now))
+            self._complete(transfer, 0)
+        elif transfer.endpoint in self.waiting:
+            self.waiting[transfer.endpoint].append(transfer)
+        else:
+            self._complete(transfer, -errno.EPIPE)  # no such endpoint: the host sees a stall
+        self.service(now)
+
+    def discard(self, transfer: Transfer) -> bool:
+        queue = self.waiting.get(transfer.endpoint)
+        if transfer.done or queue is None or transfer not in queue:
+            return False
+        queue.remove(transfer)
+        self._complete(transfer, -errno.ENOENT)
+        return True
+
+    def discard_owned_by(self, owner_test: Callable[[object], bool]) -> None:
+        """Drop every waiting transfer of a host that went away."""
+        for queue in self.waiting.values():
+            for transfer in [t for t in queue if owner_test(t.owner)]:
+                queue.remove(transfer)
+                transfer.done = True
+
+    def clear_halt(self, endpoint: int) -> bool:
+        return self.requests.clear_halt(endpoint)
+
+    def disconnect(self) -> None:
+        """Unplugged: every waiting transfer ends as on a vanished device."""
+        for queue in self.waiting.values():
+            while queue:
+                self._complete(queue.popleft(), -errno.ENODEV)
+
+    # -- device side -------------------------------------------------------------------------
+
+    def service(self, now: float) -> None:
+        """Let the camera run to ``now`` and answer every IN transfer it has data for."""
+        self.now = now
+        self.camera.advance(now)
+        self.acks.extend(self.control.due_acks(now))
+        self._serve(d.EP_CONTROL_IN, self._next_ack)
+        self._serve(d.EP_EVENT_IN, lambda t: self.camera.read_event(now))
+        self._serve(d.EP_STREAM_IN, lambda t: self.camera.read_stream(t.length, now))
+
+    def next_deadline(self) -> float | None:
+        deadlines = [t for t in (self.camera.next_deadline(), self.control.next_deadline())
+                     if t is not None]
+        return min(deadlines, default=None)
+
+    def has_waiting(self, endpoint: int) -> bool:
+        return bool(self.waiting[endpoint])
+
+    def _serve(self, endpoint: int, produce: Callable[[Transfer], object]) -> None:
+        queue = self.waiting[endpoint]
+        while queue:
+            transfer = queue[0]
+            try:
+                data = produce(transfer)
+            except TransferOverflow as overflow:
+                queue.popleft()
+                self._complete(transfer, -errno.EOVERFLOW, overflow.data)
+                continue
+            if data is None:
+                return
+            queue.popleft()
+            self._complete(transfer, 0, data)
+
+    def _next_ack(self, transfer: Transfer) -> bytes | None:
+        if not self.acks:
+            return None
+        ack = self.acks.popleft()
+        if len(ack) > transfer.length:
+            raise TransferOverflow(ack[:transfer.length])
+        return ack
+
+    def _control(self, transfer: Transfer) -> None:
+        setup, out = transfer.data[:SETUP_SIZE], transfer.data[SETUP_SIZE:]
+        if len(setup) < SETUP_SIZE:
+            self._complete(transfer, -errno.EINVAL)
+            return
+        result = self.requests.handle(bytes(setup), bytes(out))
+        if result.stall:
+            self._complete(transfer, -errno.EPIPE)
+        else:
+            self._complete(transfer, 0, result.data)
+
+    def _complete(self, transfer: Transfer, status: int, data: bytes | memoryview = b"") -> None:
+        transfer.status, transfer.result, transfer.done = status, data, True
+        self.on_complete(transfer)
+
+    def _endpoint_reset(self, endpoint: int) -> None:
+        if endpoint == d.EP_STREAM_IN:
+            self.camera.clear_stream_halt()
