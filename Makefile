@@ -35,7 +35,7 @@ test: install
 	$(VENV)/bin/pytest -q
 
 run: install
-	$(VENV)/bin/u3v-sim info
+	$(VENV)/bin/u3v-sim serve
 
 xml: install
 	$(PY) scripts/generate_xml.py

@@ -72,3 +72,153 @@ def features(category: str | None) -> None:
         else:
             value = camera.store.get(f.name)
         click.echo(f"{f.category:24} {f.name:36} {f.kind:12} {f.access}  {value}")
+
+
+def _configure_logging(level: str) -> None:
+    import logging
+    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="TOML file describing the cameras.")
+@click.option("--serial", "serials", multiple=True, help="Serve a camera with this serial "
+              "(repeat for several); overrides the config's cameras.")
+@click.option("--stress", is_flag=True, help="Lift the sensor-readout and USB-link ceilings.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
+          log_level: str) -> None:
+    """Serve the camera(s) until SIGINT/SIGTERM; unmodified libusb programs see them."""
+    import asyncio
+    import os
+
+    from . import config as cfg
+    from .transports.umockdev import PRELOAD_LIBRARY
+    if PRELOAD_LIBRARY not in os.environ.get("LD_PRELOAD", ""):
+        # The testbed can send uevents (hot-plug) only from a preloaded process.
+        env = dict(os.environ, LD_PRELOAD=PRELOAD_LIBRARY)
+        os.execve(sys.executable, [sys.executable, "-m", "u3v_sim", *sys.argv[1:]], env)
+    _configure_logging(log_level)
+    try:
+        config = cfg.load(config_path).with_serials(serials)
+        if stress:
+            config = cfg.DaemonConfig(config.cameras, config.state_dir, True)
+    except cfg.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if runtime_info() is not None:
+        raise click.ClickException("a u3v-sim daemon already runs (u3v-sim status)")
+    from .daemon import Daemon
+    try:
+        asyncio.run(Daemon(config).run())
+    except cfg.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def runtime_info() -> dict | None:
+    from . import runtime
+    return runtime.read_info()
+
+
+def _request(request: dict) -> dict:
+    import json
+    import socket
+
+    info = runtime_info()
+    if info is None:
+        raise click.ClickException("no u3v-sim daemon runs (start one: u3v-sim serve)")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(info["socket"])
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        reply = json.loads(sock.makefile().readline())
+    if "error" in reply:
+        raise click.ClickException(reply["error"])
+    return reply
+
+
+@main.command()
+def env() -> None:
+    """Print the environment that makes programs see the cameras: eval $(u3v-sim env)."""
+    info = runtime_info()
+    if info is None:
+        raise click.ClickException("no u3v-sim daemon runs (start one: u3v-sim serve)")
+    click.echo(f"export UMOCKDEV_DIR={info['umockdev_dir']} LD_PRELOAD={info['ld_preload']}")
+
+
+@main.command()
+def status() -> None:
+    """Cameras, clients, frame rate, throughput and dropped frames of the running daemon."""
+    reply = _request({"command": "status"})
+    for cam in reply["cameras"]:
+        click.echo(f"{cam['serial']} {cam['devnode']} {'plugged' if cam['plugged'] else 'unplugged'}"
+                   f" clients={cam['clients']} acquiring={cam['acquiring']} "
+                   f"fps={cam['fps']} MB/s={cam['mb_per_s']} sent={cam['frames_sent']} "
+                   f"dropped={cam['frames_dropped']} overtriggers={cam['overtriggers']}")
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["unplug", "replug"]))
+@click.option("--serial", help="Which camera (default: the first).")
+def plug(action: str, serial: str | None) -> None:
+    """Unplug or replug a camera (with uevents, as on a real bus)."""
+    _request({"command": action, "serial": serial})
+
+
+@main.command()
+@click.argument("line")
+@click.argument("value")
+@click.option("--serial", help="Which camera (default: the first).")
+def line(line: str, value: str, serial: str | None) -> None:
+    """Drive an input line: a level (0/1/high/low) or a voltage (e.g. 3.3V)."""
+    request = {"command": "line", "serial": serial, "line": line}
+    if value.upper().endswith("V"):
+        request["voltage"] = float(value[:-1])
+    elif value.lower() in ("1", "high", "on", "0", "low", "off"):
+        request["level"] = value.lower() in ("1", "high", "on")
+    else:
+        raise click.BadParameter("a level (0/1/high/low) or a voltage such as 3.3V")
+    reply = _request(request)
+    if reply.get("warning"):
+        click.echo(f"warning: {reply['warning']}", err=True)
+
+
+@main.command()
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--serial", help="Which camera (default: the first).")
+def snapshot(output: Path, serial: str | None) -> None:
+    """Save a PNG of what the camera sees with its current settings."""
+    _request({"command": "snapshot", "serial": serial, "path": str(output.resolve())})
+    click.echo(str(output))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--serial", "serials", multiple=True, help="Camera serial(s) if a daemon starts.")
+def run(command: tuple[str, ...], serials: tuple[str, ...]) -> None:
+    """Run COMMAND with the camera(s) visible, starting a daemon if none runs."""
+    import os
+    import subprocess
+    import time
+
+    started = None
+    if runtime_info() is None:
+        args = [sys.executable, "-m", "u3v_sim", "serve", "--log-level", "warning"]
+        for s in serials:
+            args += ["--serial", s]
+        started = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while runtime_info() is None:
+            if started.poll() is not None or time.monotonic() > deadline:
+                raise click.ClickException("the daemon did not start")
+            time.sleep(0.05)
+    info = runtime_info()
+    env = dict(os.environ, UMOCKDEV_DIR=info["umockdev_dir"], LD_PRELOAD=info["ld_preload"])
+    try:
+        code = subprocess.call(list(command), env=env)
+    finally:
+        if started is not None:
+            started.terminate()
+            started.wait(timeout=30)
+    sys.exit(code)

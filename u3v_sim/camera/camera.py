@@ -51,10 +51,14 @@ def genicam_files() -> tuple[Layout, bytes, bytes]:
 class Camera:
     def __init__(self, serial: str = "40000001", user_id: str = "", now: float = 0.0,
                  state_dir: Path | None = None, generator=None, noise: bool = True,
-                 seed: int = 0):
+                 stress: bool = False, seed: int = 0):
         self.layout, self.xml, self.genicam_zip = genicam_files()
         self.serial = serial
         self.seed = seed
+        # Stress mode lifts the sensor-readout and USB-link ceilings (off: realism first).
+        self.stress = stress
+        # Called after DeviceReset: a transport re-enumerates the device, as a real one does.
+        self.reset_listeners: list = []
         self.epoch = now
         self.now = now
         self.latched_timestamp = 0
@@ -159,7 +163,8 @@ class Camera:
             payload_size=self.payload_size(),
             throughput_limit=s.get("DeviceLinkThroughputLimit", 0) if limited else None,
             frame_rate_limit=(s.get("AcquisitionFrameRate")
-                              if s.get("AcquisitionFrameRateEnable") else None))
+                              if s.get("AcquisitionFrameRateEnable") else None),
+            unlimited=self.stress)
 
     def frame_settings(self) -> dict:
         """The settings a frame is taken with, captured when its exposure starts."""
@@ -210,6 +215,15 @@ class Camera:
             self._queue_event(ep.TEST_EVENT_ID, self.timestamp_ns(), b"")
             self.event_test.value = 0
         return 0.0
+
+    def snapshot_record(self) -> FrameRecord:
+        """A frame taken now with the current settings (for snapshots; no acquisition)."""
+        s = self.store
+        return FrameRecord(block_id=self.acquisition.next_block_id, start_time=self.now,
+                           timestamp_ns=self.timestamp_ns(), exposure_us=s.get("ExposureTime"),
+                           gain_db=s.get("Gain", "All"), line_status_all=self.lines.status_all(),
+                           counter_value=self.acquisition.counters["Counter1"],
+                           settings=self.frame_settings())
 
     def _frame_done(self, record: FrameRecord) -> None:
         self.stream_channel.push(record)
@@ -311,6 +325,8 @@ class Camera:
         self.lines.input_listeners.clear()
         self._new_engine()
         self.epoch = self.scheduler.time
+        for listener in self.reset_listeners:
+            listener()
         return DEVICE_RESET_S
 
     def _sync_user_outputs(self, name: str, instance: str | None, value: object) -> None:

@@ -35,11 +35,13 @@ class FrameTiming:
 
 
 def frame_timing(*, height: int, binning_vertical: int, exposure_us: float, payload_size: int,
-                 throughput_limit: int | None, frame_rate_limit: float | None) -> FrameTiming:
+                 throughput_limit: int | None, frame_rate_limit: float | None,
+                 unlimited: bool = False) -> FrameTiming:
+    """``unlimited`` (stress mode) drops the readout and link ceilings."""
     bandwidth = min(throughput_limit or USB_PAYLOAD_BYTES_PER_S, USB_PAYLOAD_BYTES_PER_S)
     return FrameTiming(
-        readout_us=height * binning_vertical * ROW_READOUT_US,
+        readout_us=0.0 if unlimited else height * binning_vertical * ROW_READOUT_US,
         exposure_us=exposure_us,
-        transfer_us=payload_size / bandwidth * 1e6,
+        transfer_us=0.0 if unlimited else payload_size / bandwidth * 1e6,
         rate_limit_us=1e6 / frame_rate_limit if frame_rate_limit else 0.0,
     )

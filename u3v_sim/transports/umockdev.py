@@ -118,7 +118,9 @@ class UmockdevDevice:
         self.devnode = f"/dev/bus/usb/{busnum:03d}/{devnum:03d}"
         self.syspath: str | None = None
         self.pipe: ReadinessPipe | None = None
-        self.stats = {"ioctls": 0, "reap_empty": 0}
+        self.stats = {"ioctls": 0, "reap_empty": 0, "handler_s": 0.0, "reap_s": 0.0,
+                      "bytes_to_host": 0}
+        self.gone = False   # unplugged: open handles fail as on real hardware
         device.on_complete = self._completed
 
     # -- plugging ----------------------------------------------------------------------------
@@ -131,6 +133,7 @@ class UmockdevDevice:
 
     def unplug(self) -> None:
         with self.lock:
+            self.gone = True
             self.device.disconnect()
         if self.syspath:
             self.testbed.tb.uevent(self.syspath, "remove")
@@ -166,10 +169,22 @@ class UmockdevDevice:
     # -- ioctls (umockdev's thread) ----------------------------------------------------------
 
     def handle_ioctl(self, client) -> bool:
+        started = time.perf_counter()
+        try:
+            return self._handle_ioctl(client)
+        finally:
+            self.stats["handler_s"] += time.perf_counter() - started
+
+    def _handle_ioctl(self, client) -> bool:
         request = client.get_request() & 0xFFFFFFFF
         arg = client.get_arg()
+        if request not in (usbfs.REAPURBNDELAY, usbfs.SUBMITURB):
+            log.debug("ioctl %s", usbfs.NAMES.get(request, hex(request)))
         with self.lock:
             self.stats["ioctls"] += 1
+            if self.gone:
+                client.complete(-1, errno.ENODEV)
+                return True
             state = self.clients.setdefault(client, _Client())
             result = self._dispatch(request, arg, client, state)
             if result is None:
@@ -250,6 +265,8 @@ class UmockdevDevice:
         data = b"" if is_in or buffer is None else bytes(buffer.retrieve())
         if control and len(data) >= 8 and data[0] & 0x80:
             data = data[:8]  # an IN control transfer carries only its SETUP
+        log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", urb.client_addr, kind,
+                  endpoint, length, data[:24].hex())
         transfer = Transfer(endpoint=endpoint, control=control,
                             length=length - 8 if control else length, data=data,
                             owner=(client, urb.client_addr))
@@ -264,15 +281,20 @@ class UmockdevDevice:
             self.stats["reap_empty"] += 1
             client.complete(-1, errno.EAGAIN)
             return True
+        started = time.perf_counter()
         urb = state.urbs.pop(state.reapable.popleft())
         transfer = urb.transfer
         result = bytes(transfer.result)
         if result and urb.buffer is not None:
             urb.buffer.update(8 if urb.control else 0, result)
+        log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
+                  transfer.actual_length)
         urb.urb.update(usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status))
-        urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", len(result)))
+        urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", transfer.actual_length))
         arg.resolve(0, usbfs.POINTER).set_ptr(0, urb.urb)
         client.complete(0, 0)
+        self.stats["bytes_to_host"] += len(result)
+        self.stats["reap_s"] += time.perf_counter() - started
         return True
 
     # -- completions (any thread, under the lock) -------------------------------------------

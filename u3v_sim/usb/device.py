@@ -40,6 +40,15 @@ class Transfer:
     done: bool = field(default=False)
 
     @property
+    def actual_length(self) -> int:
+        """Bytes moved: what an IN transfer returns, all of an accepted OUT transfer."""
+        if self.is_in:
+            return len(self.result)
+        if self.status:
+            return 0
+        return len(self.data) - (8 if self.control else 0)
+
+    @property
     def is_in(self) -> bool:
         if self.control:
             return bool(self.data[0] & 0x80) if self.data else False

@@ -1,0 +1,270 @@
+"""The u3v-sim daemon: cameras on a umockdev testbed, paced by an asyncio loop.
+
+Each camera is a sans-I/O ``Camera`` behind a ``U3VUsbDevice``; umockdev's worker thread
+moves URBs in and out, this loop runs the camera's clock (frame starts, readouts, line events)
+at its deadlines and renders frames ahead in a worker thread, so the ioctl thread never waits
+for a frame to be generated. A small control socket answers ``u3v-sim status`` and friends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import runtime
+from .camera.camera import Camera
+from .config import CameraConfig, ConfigError, DaemonConfig
+from .frames.generator import FrameGenerator
+from .frames.sources import FileSource
+from .protocol.gencp import ProtocolError
+from .transports.umockdev import PRELOAD_LIBRARY, UmockdevDevice, UmockdevTestbed
+from .usb.descriptors import make_identity
+from .usb.device import U3VUsbDevice
+
+log = logging.getLogger("u3v_sim.daemon")
+BUS_NUMBER = 2
+HOUSEKEEPING_S = 1.0
+REPLUG_DELAY_S = 0.5
+
+
+@dataclass
+class Rates:
+    """Frames and bytes sent over the last window, for status."""
+    time: float = 0.0
+    frames: int = 0
+    bytes: int = 0
+    fps: float = 0.0
+    mb_per_s: float = 0.0
+
+    def update(self, now: float, frames: int, sent: int) -> None:
+        if self.time and now > self.time:
+            self.fps = (frames - self.frames) / (now - self.time)
+            self.mb_per_s = (sent - self.bytes) / (now - self.time) / 1e6
+        self.time, self.frames, self.bytes = now, frames, sent
+
+
+@dataclass
+class CameraService:
+    config: CameraConfig
+    camera: Camera
+    usb: U3VUsbDevice
+    port: UmockdevDevice
+    lock: threading.RLock
+    wake: asyncio.Event
+    rates: Rates = field(default_factory=Rates)
+    rendering: bool = False
+
+    def status(self) -> dict:
+        with self.lock:
+            s = self.camera.stream_channel.stats
+            a = self.camera.acquisition.stats
+            return {
+                "serial": self.config.serial, "guid": self.usb.identity.guid,
+                "devnode": self.port.devnode, "plugged": self.port.syspath is not None,
+                "clients": len(self.port.clients), "acquiring": self.camera.acquisition.acquiring,
+                "streaming": self.camera.stream.enabled,
+                "fps": round(self.rates.fps, 2), "mb_per_s": round(self.rates.mb_per_s, 1),
+                "frames_started": a.frames_started, "frames_sent": s.frames_sent,
+                "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming,
+                "overtriggers": a.frame_start_overtriggers,
+                "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
+                "transport": dict(self.port.stats),
+            }
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig, clock=time.monotonic):
+        self.config = config
+        self.clock = clock
+        self.services: list[CameraService] = []
+        self.testbed: UmockdevTestbed | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+        self.stopping = asyncio.Event()
+        self._next_devnum = 2
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def _new_service(self, config: CameraConfig) -> CameraService:
+        state_dir = (self.config.state_dir / config.serial) if self.config.state_dir else None
+        source = FileSource(config.image_source) if config.image_source else None
+        camera = Camera(serial=config.serial, user_id=config.user_id, now=self.clock(),
+                        state_dir=state_dir, generator=FrameGenerator(source),
+                        noise=config.noise, stress=self.config.stress)
+        for name, value in config.features.items():
+            if name not in camera.store.features:
+                raise ConfigError(f"camera {config.serial}: no feature {name!r}")
+            try:
+                camera.store.write(name, value)
+            except ProtocolError as error:
+                raise ConfigError(f"camera {config.serial}: {name} = {value!r}: {error}") from None
+        lock = threading.RLock()
+        wake = asyncio.Event()
+        usb = U3VUsbDevice(camera, make_identity(config.serial, config.user_id),
+                           on_complete=lambda t: None)
+        service = CameraService(config, camera, usb, None, lock, wake)  # type: ignore[arg-type]
+        service.port = self._new_port(service)
+        camera.reset_listeners.append(lambda: self._schedule_replug(service))
+        return service
+
+    def _new_port(self, service: CameraService) -> UmockdevDevice:
+        devnum, self._next_devnum = self._next_devnum, self._next_devnum + 1
+        loop = self.loop
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(service.wake.set)
+
+        return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, devnum, service.lock,
+                              self.clock, wake)
+
+    # -- hot-plug ----------------------------------------------------------------------------
+
+    def unplug(self, service: CameraService) -> None:
+        service.port.unplug()
+
+    def replug(self, service: CameraService) -> None:
+        if service.port.syspath is not None:
+            service.port.unplug()
+        service.port = self._new_port(service)
+        service.port.plug()
+        log.info("camera %s re-enumerated at %s", service.config.serial, service.port.devnode)
+
+    def _schedule_replug(self, service: CameraService) -> None:
+        """DeviceReset: the camera leaves the bus and comes back, as a real one does."""
+        def later() -> None:
+            self.unplug(service)
+            self.loop.call_later(REPLUG_DELAY_S, self.replug, service)
+        self.loop.call_soon_threadsafe(self.loop.call_later, 0.05, later)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def pace(self, service: CameraService) -> None:
+        """Run the camera's clock at its deadlines; render frames ahead of the stream."""
+        while True:
+            with service.lock:
+                service.usb.service(self.clock())
+                deadline = service.usb.next_deadline()
+                record = None
+                if not service.rendering:
+                    record = service.camera.stream_channel.take_for_preparation()
+                    service.rendering = record is not None
+            if record is not None:
+                self.loop.run_in_executor(self.renderer, self._render, service, record)
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            try:
+                await asyncio.wait_for(service.wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            service.wake.clear()
+
+    def _render(self, service: CameraService, record) -> None:
+        try:
+            block = service.camera.blocks.build(record)
+        except Exception:
+            log.exception("rendering frame %d failed", record.block_id)
+            block = None
+        with service.lock:
+            service.rendering = False
+            if block is not None:
+                service.camera.stream_channel.finish_preparation(record, block)
+        self.loop.call_soon_threadsafe(service.wake.set)
+
+    async def housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_S)
+            for service in self.services:
+                service.port.purge_dead_clients()
+                with service.lock:
+                    s = service.camera.stream_channel.stats
+                    service.rates.update(self.clock(), s.frames_sent, s.bytes_sent)
+
+    async def handle_control(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(await reader.readline())
+            reply = self.control(request)
+        except Exception as error:  # a bad request gets a clear answer; the daemon goes on
+            reply = {"error": str(error)}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    def _service(self, serial: str | None) -> CameraService:
+        for service in self.services:
+            if serial in (None, service.config.serial):
+                return service
+        raise KeyError(f"no camera with serial {serial}")
+
+    def control(self, request: dict) -> dict:
+        command = request.get("command")
+        if command == "status":
+            return {"pid": os.getpid(), "cameras": [s.status() for s in self.services]}
+        service = self._service(request.get("serial"))
+        if command == "unplug":
+            self.unplug(service)
+        elif command == "replug":
+            self.replug(service)
+        elif command == "line":
+            with service.lock:
+                result = service.camera.drive_line(
+                    request["line"], self.clock(), level=request.get("level"),
+                    voltage=request.get("voltage"))
+            service.wake.set()
+            return {"ok": True, "logic": result.logic, "warning": result.warning}
+        elif command == "snapshot":
+            return {"ok": True, "path": self._snapshot(service, Path(request["path"]))}
+        else:
+            raise ValueError(f"unknown command {command!r}")
+        return {"ok": True}
+
+    def _snapshot(self, service: CameraService, path: Path) -> str:
+        from .frames.snapshot import save_png
+        with service.lock:
+            record = service.camera.snapshot_record()
+        save_png(service.camera.blocks, record, path)
+        return str(path)
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.testbed = UmockdevTestbed()
+        for config in self.config.cameras:
+            service = self._new_service(config)
+            self.services.append(service)
+            service.port.plug()
+        runtime.runtime_dir().mkdir(parents=True, exist_ok=True)
+        runtime.socket_path().unlink(missing_ok=True)
+        server = await asyncio.start_unix_server(self.handle_control, runtime.socket_path())
+        info = {"pid": os.getpid(), "umockdev_dir": self.testbed.root,
+                "ld_preload": PRELOAD_LIBRARY, "socket": str(runtime.socket_path()),
+                "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid,
+                             "devnode": s.port.devnode} for s in self.services]}
+        path = runtime.write_info(info)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.loop.add_signal_handler(sig, self.stopping.set)
+        tasks = [asyncio.create_task(self.pace(s)) for s in self.services]
+        tasks.append(asyncio.create_task(self.housekeeping()))
+        log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
+                 self.testbed.root)
+        print(f"u3v-sim: {len(self.services)} camera(s) ready; connect with\n"
+              f"  eval $(u3v-sim env)    # or: export UMOCKDEV_DIR={self.testbed.root} "
+              f"LD_PRELOAD={PRELOAD_LIBRARY}\n  (details in {path})", flush=True)
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("shutting down")
+            for task in tasks:
+                task.cancel()
+            server.close()
+            for service in self.services:
+                service.port.unplug()
+            runtime.remove_info()
+            self.renderer.shutdown(wait=False, cancel_futures=True)
+            self.testbed.close()
