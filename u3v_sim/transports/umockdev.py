@@ -128,7 +128,10 @@ class UmockdevDevice:
     def plug(self) -> None:
         ident = self.device.identity
         self.testbed.tb.attach_ioctl(self.devnode, self.handler)
-        self.syspath = self.testbed.tb.add_from_string(self._udev_record(ident))
+        if not self.testbed.tb.add_from_string(self._udev_record(ident)):
+            raise RuntimeError(f"umockdev refused the device record for {self.devnode}")
+        self.syspath = "/sys" + self._device_path()
+        self.testbed.tb.uevent(self.syspath, "add")  # hot-plug listeners see it arrive
         self.pipe = ReadinessPipe(Path(self.testbed.root) / self.devnode.lstrip("/"))
 
     def unplug(self) -> None:
@@ -143,9 +146,11 @@ class UmockdevDevice:
             self.pipe.close()
             self.pipe = None
 
+    def _device_path(self) -> str:
+        return f"/devices/pci0000:00/0000:00:14.0/usb{self.busnum}/{self.busnum}-{self.devnum - 1}"
+
     def _udev_record(self, ident: d.UsbIdentity) -> str:
         bus, dev = self.busnum, self.devnum
-        port = f"{bus}-{dev - 1}"
         attributes = {
             "busnum": bus, "devnum": dev, "speed": 5000, "version": " 3.20",
             "idVendor": f"{ident.vendor_id:04x}", "idProduct": f"{ident.product_id:04x}",
@@ -155,7 +160,7 @@ class UmockdevDevice:
             "manufacturer": ident.manufacturer, "product": ident.model,
             "serial": ident.serial, "devpath": dev - 1, "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
         }
-        lines = [f"P: /devices/pci0000:00/0000:00:14.0/usb{bus}/{port}",
+        lines = [f"P: {self._device_path()}",
                  f"N: bus/usb/{bus:03d}/{dev:03d}",
                  "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device", "E: DRIVER=usb",
                  f"E: BUSNUM={bus:03d}", f"E: DEVNUM={dev:03d}", f"E: DEVNAME={self.devnode}",
@@ -221,8 +226,12 @@ class UmockdevDevice:
             interface = u32()
             if interface not in d.INTERFACE_ENDPOINTS:
                 return done(-1, errno.EINVAL)
-            if any(interface in other.claimed for c, other in self.clients.items()
-                   if c is not client):
+            holders = [c for c, other in self.clients.items()
+                       if c is not client and interface in other.claimed]
+            for holder in holders:
+                if not holder.get_connected():  # it died: its claim goes with it
+                    self._drop_client(holder)
+            if any(c in self.clients for c in holders):
                 return done(-1, errno.EBUSY)
             state.claimed.add(interface)
             return done()
@@ -310,19 +319,21 @@ class UmockdevDevice:
         if self.pipe is not None:
             self.pipe.set_ready(any(c.reapable for c in self.clients.values()))
 
+    def _drop_client(self, client) -> None:
+        if self.clients.pop(client, None) is not None:
+            self.device.discard_owned_by(lambda owner: owner[0] is client)
+            log.debug("client gone; its URBs and claims are dropped")
+
     def forget_client(self, client) -> None:
         with self.lock:
-            state = self.clients.pop(client, None)
-            if state is not None:
-                self.device.discard_owned_by(lambda owner: owner[0] is client)
+            self._drop_client(client)
             self._update_readiness()
 
     def purge_dead_clients(self) -> None:
         """Clients that died without umockdev noticing (notify::connected never fires)."""
         with self.lock:
             for client in [c for c in self.clients if not c.get_connected()]:
-                self.clients.pop(client)
-                self.device.discard_owned_by(lambda owner, c=client: owner[0] is c)
+                self._drop_client(client)
             self._update_readiness()
 
 

@@ -108,6 +108,11 @@ def grab(device, host: PyusbHost, count: int) -> list[dict]:
     from u3v_sim.camera.camera import genicam_files
     layout = genicam_files()[0]
     sirm = SIRM.BASE
+    start = layout.value_register("AcquisitionStart").address
+    stop = layout.value_register("AcquisitionStop").address
+    # A previous host may have left the stream running (cameleon does the same).
+    host.write(stop, struct.pack("<I", 1))
+    host.write(sirm + SIRM.SI_CONTROL, struct.pack("<I", 0))
     payload = host.u64(sirm + SIRM.REQUIRED_PAYLOAD_SIZE)
     size = min(payload, 1 << 20)
     count_, final1 = payload // size, -(-(payload % size) // 4) * 4
@@ -120,8 +125,6 @@ def grab(device, host: PyusbHost, count: int) -> list[dict]:
     device.ctrl_transfer(0x02, 0x03, 0, EP_STREAM)      # SET_FEATURE(ENDPOINT_HALT)
     device.clear_halt(EP_STREAM)
     host.write(sirm + SIRM.SI_CONTROL, struct.pack("<I", 1))
-    start = layout.value_register("AcquisitionStart").address
-    stop = layout.value_register("AcquisitionStop").address
     host.write(start, struct.pack("<I", 1))
     frames = []
     for _ in range(count):
@@ -171,6 +174,8 @@ def genapi_sweep(host: PyusbHost) -> dict:
                 node.value  # noqa: B018 (a read through the port)
                 readable += 1
     written = genapi_host.sweep(node_map, None, settings)
+    node_map.UserSetSelector.value = "Default"   # leave the camera as found
+    node_map.UserSetLoad.execute()
     return {"readable_instances": readable, "written_features": len(written),
             "seconds": round(time.monotonic() - started, 2),
             "pending_acks": host.pending_acks}
