@@ -58,12 +58,16 @@ def test_two_cameras_stream_at_once(tmp_path):
         listed = daemon.run(["arv-tool-0.8"], network_namespace=True).stdout
         assert "Basler-267602628A39-40012345" in listed
         assert "Basler-267602628A3A-40012346" in listed
-        grabs = [subprocess.Popen(
-            ["unshare", "-n", "/usr/bin/python3", str(CLIENTS.parents[2] / "scripts" /
-                                                      "aravis_grab.py"),
-             "--device", f"Basler-{guid}-{serial}", "--frames", "20", "--seconds", "20"],
-            env=daemon.env, stdout=subprocess.PIPE, text=True)
-            for guid, serial in (("267602628A39", "40012345"), ("267602628A3A", "40012346"))]
+        grabs = []
+        for guid, serial in (("267602628A39", "40012345"), ("267602628A3A", "40012346")):
+            grabs.append(subprocess.Popen(
+                ["unshare", "-n", "/usr/bin/python3",
+                 str(CLIENTS.parents[2] / "scripts" / "aravis_grab.py"),
+                 "--device", f"Basler-{guid}-{serial}", "--frames", "20", "--seconds", "20"],
+                env=daemon.env, stdout=subprocess.PIPE, text=True))
+            # umockdev binds each process's emulated uevent socket at a path named after the
+            # fd number, so two libusb inits at the same instant can collide: start apart.
+            time.sleep(1.0)
         reports = [json.loads(g.communicate(timeout=60)[0].strip().splitlines()[-1])
                    for g in grabs]
         assert [(r["completed"], r["failed"]) for r in reports] == [(20, 0), (20, 0)]
