@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -233,6 +234,8 @@ class Daemon:
         return str(path)
 
     async def run(self) -> None:
+        # Threads hand the GIL over sooner: the ioctl thread must not wait behind rendering.
+        sys.setswitchinterval(0.0005)
         self.loop = asyncio.get_running_loop()
         self.testbed = UmockdevTestbed()
         for config in self.config.cameras:

@@ -115,6 +115,9 @@ class StreamChannel:
     # Building a block renders the frame (milliseconds): a transport may do it ahead, outside
     # its I/O thread, with take_for_preparation() / finish_preparation().
 
+    def needs_preparation(self) -> bool:
+        return self.prepared is None and self.preparing is None and bool(self.queue)
+
     def take_for_preparation(self) -> FrameRecord | None:
         if self.prepared is not None or self.preparing is not None or not self.queue:
             return None

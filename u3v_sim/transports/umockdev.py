@@ -36,7 +36,7 @@ from . import usbfs  # noqa: E402
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
 USB_MAJOR = 189
-_PIPE_CHUNK = bytes(4096)
+_PIPE_FILL = bytes(1 << 16)  # a pipe's default capacity: one write fills it
 
 
 @dataclass
@@ -72,9 +72,9 @@ class ReadinessPipe:
         try:
             while True:  # fill to make it unwritable, drain to make it writable
                 if ready:
-                    os.read(self.fd, 65536)
+                    os.read(self.fd, 1 << 16)
                 else:
-                    os.write(self.fd, _PIPE_CHUNK)
+                    os.write(self.fd, _PIPE_FILL)
         except BlockingIOError:
             pass
 
@@ -282,7 +282,10 @@ class UmockdevDevice:
         state.urbs[urb.client_addr] = _Urb(transfer, urb, buffer, control)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
-        self.on_activity()
+        # Wake the pacing loop when a command may have changed the camera's schedule, or a
+        # frame waits to be rendered ahead.
+        if not is_in or self.device.camera.stream_channel.needs_preparation():
+            self.on_activity()
         return True
 
     def _reap(self, arg, client, state: _Client) -> bool:
@@ -293,6 +296,7 @@ class UmockdevDevice:
         started = time.perf_counter()
         urb = state.urbs.pop(state.reapable.popleft())
         transfer = urb.transfer
+        # bytes: GI converts them to the C array in one copy (a memoryview goes item by item).
         result = bytes(transfer.result)
         if result and urb.buffer is not None:
             urb.buffer.update(8 if urb.control else 0, result)
@@ -303,6 +307,7 @@ class UmockdevDevice:
         arg.resolve(0, usbfs.POINTER).set_ptr(0, urb.urb)
         client.complete(0, 0)
         self.stats["bytes_to_host"] += len(result)
+        transfer.result = b""  # release the view of the frame buffer
         self.stats["reap_s"] += time.perf_counter() - started
         return True
 
