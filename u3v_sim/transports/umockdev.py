@@ -27,7 +27,7 @@ from typing import Callable
 import gi
 
 gi.require_version("UMockdev", "1.0")
-from gi.repository import UMockdev  # noqa: E402
+from gi.repository import GLib, UMockdev  # noqa: E402
 
 from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
@@ -92,6 +92,10 @@ class UsbfsHandler(UMockdev.IoctlBase):
     def do_handle_ioctl(self, client) -> bool:
         try:
             return self.port.handle_ioctl(client)
+        except GLib.Error as error:  # the client died in the middle of its ioctl
+            log.info("client vanished during an ioctl: %s", error.message)
+            self.port.client_died(client)
+            return True
         except Exception:  # never let a bug kill umockdev's thread: the call fails instead
             log.exception("usbfs ioctl failed")
             client.complete(-1, errno.EIO)
@@ -121,6 +125,7 @@ class UmockdevDevice:
         self.stats = {"ioctls": 0, "reap_empty": 0, "handler_s": 0.0, "reap_s": 0.0,
                       "bytes_to_host": 0}
         self.gone = False   # unplugged: open handles fail as on real hardware
+        self._dead_clients: list = []
         device.on_complete = self._completed
 
     # -- plugging ----------------------------------------------------------------------------
@@ -228,10 +233,14 @@ class UmockdevDevice:
                 return done(-1, errno.EINVAL)
             holders = [c for c, other in self.clients.items()
                        if c is not client and interface in other.claimed]
-            for holder in holders:
-                if not holder.get_connected():  # it died: its claim goes with it
+            if holders and not self._other_openers_alive():
+                # The kernel releases a dead process's claims; umockdev does not always notice
+                # a killed client, so a claim with no other live process behind it is stale.
+                for holder in holders:
                     self._drop_client(holder)
-            if any(c in self.clients for c in holders):
+                    self._dead_clients.append(holder)
+                holders = []
+            if holders:
                 return done(-1, errno.EBUSY)
             state.claimed.add(interface)
             return done()
@@ -324,10 +333,33 @@ class UmockdevDevice:
         if self.pipe is not None:
             self.pipe.set_ready(any(c.reapable for c in self.clients.values()))
 
+    def _other_openers_alive(self) -> bool:
+        """Whether a live process besides the requesting one and the daemon has the node open."""
+        if self.pipe is None:
+            return True
+        target, me, openers = str(self.pipe.path), os.getpid(), 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == me:
+                continue
+            try:
+                if any(os.readlink(fd) == target for fd in (proc / "fd").iterdir()):
+                    openers += 1
+            except OSError:
+                continue  # gone meanwhile, or not ours to look at
+        return openers > 1
+
     def _drop_client(self, client) -> None:
         if self.clients.pop(client, None) is not None:
             self.device.discard_owned_by(lambda owner: owner[0] is client)
             log.debug("client gone; its URBs and claims are dropped")
+
+    def client_died(self, client) -> None:
+        """umockdev will never hear from it again (nor notice it left): drop its state, and
+        keep the wrapper, whose destruction with an open stream umockdev reports as critical."""
+        with self.lock:
+            self._drop_client(client)
+            self._dead_clients.append(client)
+            self._update_readiness()
 
     def forget_client(self, client) -> None:
         with self.lock:
