@@ -125,3 +125,20 @@ def test_a_client_killed_mid_stream_leaves_the_camera_ready(daemon):
 def daemon_clients():
     from pathlib import Path
     return Path(__file__).parent / "clients"
+
+
+def test_snapshot_and_line_commands(daemon, tmp_path):
+    import numpy as np
+    from PIL import Image
+    path = tmp_path / "frame.png"
+    daemon.cli("snapshot", "-o", str(path))
+    with Image.open(path) as image:
+        assert image.size == (4096, 2168)
+        assert 20 < np.asarray(image.convert("L")).mean() < 235  # a scene, not black/white
+    daemon.cli("line", "Line1", "3.3V")
+    warned = daemon.run([sys.executable, "-m", "u3v_sim", "line", "Line3", "12V"])
+    assert "above the safe 5 V" in warned.stderr
+    refused = daemon.run([sys.executable, "-m", "u3v_sim", "line", "Line2", "1"], check=False)
+    assert refused.returncode != 0 and "Line2 is an output" in refused.stderr
+    daemon.cli("line", "Line1", "0")
+    daemon.cli("line", "Line3", "0")
