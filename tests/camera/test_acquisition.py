@@ -41,11 +41,11 @@ def test_default_settings_run_at_the_rated_42_7_fps(rig):
     camera, host, node_map = rig
     program_like_aravis(host)
     node_map.AcquisitionStart.execute()
-    run_for(camera, host, 10.0)
+    run_for(camera, host, 60.0)
     started = frame_starts(camera)
-    # 10 s at 42.7 fps: frames start at t = 0, 1/42.7, ... so 427 or 428 of them.
-    assert abs(started - 427) <= 1
-    assert node_map.ResultingFrameRate.value == pytest.approx(42.7, rel=1e-3)
+    # 60 s at 42.7 fps: frames start at t = 0, 1/42.7, ... : 2562 or 2563 (within 0.04 %).
+    assert abs(started - 60 * 42.7) <= 1
+    assert node_map.ResultingFrameRate.value == pytest.approx(42.7, rel=1e-9)
 
 
 @pytest.mark.parametrize("setup, fps", [
@@ -237,3 +237,20 @@ def test_minimum_output_pulse_width_stretches_short_pulses(rig):
     camera.advance(1.1)
     assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
         (True, 1_000_000_000), (False, 1_001_000_000)]
+
+
+def test_frame_trigger_wait_output_shows_when_the_camera_takes_a_trigger(rig):
+    camera, host, node_map = rig
+    node_map.ExposureTime.value = 1000.0
+    node_map.LineSelector.value = "Line2"
+    node_map.LineSource.value = "FrameTriggerWait"
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    host.clock.now = 1.0
+    node_map.AcquisitionStart.execute()            # now waiting for a trigger
+    host.clock.now = 2.0
+    node_map.TriggerSoftware.execute()             # busy for one frame period (readout)
+    camera.advance(2.1)
+    period_ns = round(1e9 / 42.7)
+    assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
+        (True, 1_000_000_000), (False, 2_000_000_000), (True, 2_000_000_000 + period_ns)]
