@@ -16,10 +16,15 @@ SW, SH = 4112, 2176
 LEVELS = [0.0, 0.05, 0.1, 0.2, 0.25, 0.4, 0.8, 1.0]      # irradiance of columns x % 8
 
 
-@pytest.fixture(scope="module")
-def gen():
+# Both sensor paths: "cached" (prebuilt noise realisations of the still image, the default)
+# and "per-frame" (strips=0).
+PATHS = {"cached": {}, "per-frame": {"strips": 0}}
+
+
+@pytest.fixture(scope="module", params=list(PATHS))
+def gen(request):
     """Scene: column x has irradiance LEVELS[x % 8] everywhere."""
-    return FrameGenerator(ArraySource([np.array([LEVELS])], fit="none"))
+    return FrameGenerator(ArraySource([np.array([LEVELS])], fit="none"), **PATHS[request.param])
 
 
 def render(gen, s, k=1, t=0):
@@ -133,7 +138,15 @@ def scene_gen():
     return FrameGenerator(SyntheticScene(), max_plans=3)
 
 
-def test_sensor_roi_and_reverse_are_crops_of_the_full_frame(scene_gen):
+@pytest.fixture(scope="module")
+def per_frame_gen():
+    """The per-frame path (no strip cache)."""
+    return FrameGenerator(SyntheticScene(), max_plans=3, strips=0)
+
+
+@pytest.mark.parametrize("path", ["cached", "per-frame"])
+def test_sensor_roi_and_reverse_are_crops_of_the_full_frame(request, path):
+    scene_gen = request.getfixturevalue("scene_gen" if path == "cached" else "per_frame_gen")
     full_s = ImageSettings(pixel_format="Mono12", noise=False, width=SW, height=SH, offset_x=0,
                            offset_y=0)
     t = 123_456_789
@@ -156,13 +169,13 @@ def test_synthetic_scene_moves_with_time():
     assert (a & 0xF == 0).all()                                # scene values keep 4 low bits free
 
 
-@pytest.fixture(scope="module")
-def blocky():
+@pytest.fixture(scope="module", params=list(PATHS))
+def blocky(request):
     """A scene constant over aligned 2x2 blocks (random levels up to 0.2)."""
     rng = np.random.default_rng(3)
     small = rng.uniform(0, 0.2, (SH // 2, SW // 2))
     return FrameGenerator(ArraySource([np.kron(small, np.ones((2, 2)))], fit="none"),
-                          max_plans=3)
+                          max_plans=3, **PATHS[request.param])
 
 
 def test_binning_average_and_sum_on_the_sensor_image(blocky):
@@ -192,8 +205,10 @@ def test_binning_sum_adds_noise_variance(blocky):
     assert var_avg / var_one < 0.4                              # averaging reduces noise
 
 
-def test_render_reuses_its_buffer_and_allocates_no_frame(scene_gen):
+def test_per_frame_path_reuses_its_buffer_and_allocates_no_frame(per_frame_gen):
+    scene_gen = per_frame_gen
     s = ImageSettings()                                         # Mono8, full default ROI
+    assert not scene_gen.views_stable(s)
     first = scene_gen.render(s, 1, 0)
     a = np.frombuffer(first, np.uint8)
     second = scene_gen.render(s, 2, 50_000_000)

@@ -81,8 +81,8 @@ class BlockBuilder:
 
     def build(self, record: FrameRecord) -> Block:
         s = record.settings
-        image = self.generator.render(image_settings(s, self.noise), record.block_id,
-                                      record.timestamp_ns)
+        settings = image_settings(s, self.noise)
+        image = self.generator.render(settings, record.block_id, record.timestamp_ns)
         payload_type = sp.PAYLOAD_IMAGE
         layout_id = None
         tail = b""
@@ -92,7 +92,11 @@ class BlockBuilder:
             data = chunk_data(record, memoryview(image))
             tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
                 sp.chunk(table.CHUNKS[name][0], data[name]) for name in s["ChunksEnabled"])
-        payload = self._fill_buffer(image, tail)
+        views_stable = getattr(self.generator, "views_stable", None)
+        if not tail and views_stable is not None and views_stable(settings):
+            payload = memoryview(image)  # prebuilt frame data that stays put: no copy
+        else:
+            payload = self._fill_buffer(image, tail)
         leader = sp.ImageLeader(
             block_id=record.block_id, timestamp_ns=record.timestamp_ns,
             pixel_format=table.BY_NAME["PixelFormat"].entry(s["PixelFormat"]).value,

@@ -17,6 +17,11 @@ is read-only and usually a view into data prepared once: asking for a frame must
   played frame by frame (by frame index) in sorted file-name order, looping.
 - :class:`ArraySource`: the same for arrays already in memory.
 
+Sources also say how their frames relate, so the generator can render them once and hand out
+slices (its cached path): ``still_frames()`` (array and file sources: frame k is image
+``k % N`` whatever the time) or ``scroll_period`` with ``loop()`` and ``rows_moved(t)`` (the
+synthetic belt). Other sources get the per-frame path.
+
 Fitting an image of another size to the sensor (``fit``): ``"cover"`` (default) scales it
 keeping its aspect ratio until it covers the sensor and crops the centre; ``"stretch"`` scales
 it to exactly the sensor size; ``"none"`` keeps its pixels as they are, crops the centre of a
@@ -70,6 +75,27 @@ class ImageSource(ABC):
 
     def prepare(self) -> None:
         """Does any one-off work now rather than at the first frame (optional)."""
+
+    # Optional structure the generator uses to cache rendered frames (see .generator). A
+    # source that overrides frame() in a way that breaks these promises must return None.
+
+    #: Rows after which a vertically scrolling scene repeats, or None (not such a scene).
+    #: If set, :meth:`loop` and :meth:`rows_moved` describe every frame:
+    #: ``frame(k, t)[r] == loop()[(r - rows_moved(t)) % scroll_period]``.
+    scroll_period: int | None = None
+
+    def still_frames(self) -> Sequence[np.ndarray] | None:
+        """The frames, if ``frame(k, t)`` is always ``still_frames()[k % n]`` whatever the
+        timestamp (still images played by frame index); else None."""
+        return None
+
+    def loop(self) -> np.ndarray:
+        """(scroll_period, width) uint16 scene values of one loop of a scrolling scene."""
+        raise NotImplementedError
+
+    def rows_moved(self, timestamp_ns: int) -> int:
+        """Rows a scrolling scene has moved down at this time (not reduced mod its period)."""
+        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,6 +182,9 @@ class ArraySource(ImageSource):
 
     def frame(self, frame_index: int, timestamp_ns: int) -> np.ndarray:
         return self.frames[frame_index % len(self.frames)]
+
+    def still_frames(self) -> Sequence[np.ndarray]:
+        return self.frames
 
 
 def _load_npy(path: Path) -> list[np.ndarray]:
@@ -337,9 +366,22 @@ class SyntheticScene(ImageSource):
             if self._ext is None:
                 self._ext = _belt_codes(self.width, self.height, self.period, self.seed)
 
+    @property
+    def scroll_period(self) -> int:        # type: ignore[override]
+        return self.period
+
+    def rows_moved(self, timestamp_ns: int) -> int:
+        """Rows the belt has moved at this time (not reduced mod its period)."""
+        return int(timestamp_ns * self.speed_px_per_s // 1_000_000_000)
+
     def shift(self, timestamp_ns: int) -> int:
         """Rows the belt has moved at this time (mod its period)."""
-        return int(timestamp_ns * self.speed_px_per_s // 1_000_000_000) % self.period
+        return self.rows_moved(timestamp_ns) % self.period
+
+    def loop(self) -> np.ndarray:
+        if self._ext is None:
+            self.prepare()
+        return self._ext[:self.period]
 
     def frame(self, frame_index: int, timestamp_ns: int) -> np.ndarray:
         if self._ext is None:
