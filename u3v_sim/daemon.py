@@ -75,6 +75,8 @@ class CameraService:
                 "fps": round(self.rates.fps, 2), "mb_per_s": round(self.rates.mb_per_s, 1),
                 "frames_started": a.frames_started, "frames_sent": s.frames_sent,
                 "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming,
+                "dropped_buffer_full": s.frames_dropped_buffer_full,
+                "dropped_not_streaming": s.frames_dropped_not_streaming,
                 "overtriggers": a.frame_start_overtriggers,
                 "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
                 "transport": dict(self.port.stats),
@@ -114,7 +116,16 @@ class Daemon:
         service = CameraService(config, camera, usb, None, lock, wake)  # type: ignore[arg-type]
         service.port = self._new_port(service)
         camera.reset_listeners.append(lambda: self._schedule_replug(service))
+        camera.start_listeners.append(lambda: self._prepare_frames(service))
         return service
+
+    def _prepare_frames(self, service: CameraService) -> None:
+        """Build the frame generator's prebuilt data for the current settings in the render
+        worker, so the first frames of an acquisition are not late (any thread)."""
+        with service.lock:
+            settings = service.camera.frame_settings()
+        self.loop.call_soon_threadsafe(self.loop.run_in_executor, self.renderer,
+                                       service.camera.blocks.prepare, settings)
 
     def _new_port(self, service: CameraService) -> UmockdevDevice:
         devnum, self._next_devnum = self._next_devnum, self._next_devnum + 1
@@ -242,6 +253,7 @@ class Daemon:
             service = self._new_service(config)
             self.services.append(service)
             service.port.plug()
+            self._prepare_frames(service)
         runtime.runtime_dir().mkdir(parents=True, exist_ok=True)
         runtime.socket_path().unlink(missing_ok=True)
         server = await asyncio.start_unix_server(self.handle_control, runtime.socket_path())

@@ -75,6 +75,13 @@ class BlockBuilder:
         buffer[len(image):] = tail
         return memoryview(buffer)
 
+    def prepare(self, settings: dict) -> None:
+        """Build what frames with these settings need before they are due (a generator
+        without the method needs nothing)."""
+        prepare = getattr(self.generator, "prepare", None)
+        if prepare is not None:
+            prepare(image_settings(settings, self.noise))
+
     @staticmethod
     def payload_size(record: FrameRecord) -> int:
         return record.settings["PayloadSize"]

@@ -59,6 +59,8 @@ class Camera:
         self.stress = stress
         # Called after DeviceReset: a transport re-enumerates the device, as a real one does.
         self.reset_listeners: list = []
+        # Called on AcquisitionStart: a daemon prepares the frame generator ahead of frames.
+        self.start_listeners: list = []
         self.epoch = now
         self.now = now
         self.latched_timestamp = 0
@@ -259,7 +261,7 @@ class Camera:
         if missing:
             raise RuntimeError(f"no provider for {missing}")
         store.actions.update({
-            "AcquisitionStart": lambda _: self.acquisition.start() or 0.0,
+            "AcquisitionStart": self._acquisition_start,
             "AcquisitionStop": lambda _: self.acquisition.stop() or 0.0,
             "TriggerSoftware": lambda selector: self.acquisition.software_trigger(selector)
             or 0.0,
@@ -294,6 +296,12 @@ class Camera:
         ])
 
     # -- commands ------------------------------------------------------------------------------
+
+    def _acquisition_start(self, _instance) -> float:
+        for listener in self.start_listeners:
+            listener()
+        self.acquisition.start()
+        return 0.0
 
     def _user_set_save(self, name: str) -> float:
         self.user_sets.save(name, self.store.snapshot(table.USER_SET_FEATURES))
