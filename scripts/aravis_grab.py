@@ -69,7 +69,8 @@ def main() -> int:
         if status == Aravis.BufferStatus.SUCCESS:
             completed += 1
             timestamps.append(buffer.get_timestamp())
-            arrivals.append(time.monotonic())
+            # When Aravis's stream thread completed the buffer (what a C client sees).
+            arrivals.append(buffer.get_system_timestamp() / 1e9)
             if completed == 1:
                 first = {"width": buffer.get_image_width(), "height": buffer.get_image_height(),
                          "pixel_format": hex(buffer.get_image_pixel_format()),
@@ -98,6 +99,9 @@ def main() -> int:
         "jitter_p99_ms": round(deviations[int(0.99 * (len(deviations) - 1))] * 1e3, 3)
         if deviations else 0.0,
         "first": first if completed else None,
+        "period_ms_percentiles": {q: round(sorted(periods)[int(q / 100 * (len(periods) - 1))]
+                                           * 1e3, 2) for q in (0, 1, 5, 50, 95, 99, 100)}
+        if periods else None,
     }
     print(json.dumps(result))
     return 0 if completed and not failed else 1

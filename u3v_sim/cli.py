@@ -97,10 +97,13 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
 
     from . import config as cfg
     from .transports.umockdev import PRELOAD_LIBRARY
-    if PRELOAD_LIBRARY not in os.environ.get("LD_PRELOAD", ""):
-        # The testbed can send uevents (hot-plug) only from a preloaded process. Megabyte
-        # transfer buffers come from the heap, not from fresh mmap()s page-faulted per URB.
-        env = dict(os.environ, LD_PRELOAD=PRELOAD_LIBRARY)
+    if os.environ.get("U3V_SIM_DAEMON") != "1":
+        # Re-run with the environment the daemon needs: the umockdev preload (the testbed can
+        # send uevents, for hot-plug, only from a preloaded process), no testbed of a previous
+        # `eval $(u3v-sim env)`, and megabyte transfer buffers from the heap rather than from
+        # fresh mmap()s page-faulted on every URB.
+        env = {k: v for k, v in os.environ.items() if k != "UMOCKDEV_DIR"}
+        env.update(U3V_SIM_DAEMON="1", LD_PRELOAD=PRELOAD_LIBRARY)
         env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
         env.setdefault("MALLOC_TRIM_THRESHOLD_", str(256 << 20))
         os.execve(sys.executable, [sys.executable, "-m", "u3v_sim", *sys.argv[1:]], env)

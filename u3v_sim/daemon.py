@@ -34,6 +34,8 @@ log = logging.getLogger("u3v_sim.daemon")
 BUS_NUMBER = 2
 HOUSEKEEPING_S = 1.0
 REPLUG_DELAY_S = 0.5
+# Deadlines are slept to with the event loop's timer until this close, then precisely.
+PRECISE_WAKE_S = 0.0015
 
 
 @dataclass
@@ -80,7 +82,16 @@ class CameraService:
                 "overtriggers": a.frame_start_overtriggers,
                 "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
                 "transport": dict(self.port.stats),
+                "trailer_lateness_ms": _percentiles(self.camera.stream_channel.lateness),
             }
+
+
+def _percentiles(samples) -> dict:
+    ordered = sorted(samples)
+    if not ordered:
+        return {}
+    return {f"p{q}": round(ordered[int(q / 100 * (len(ordered) - 1))] * 1e3, 2)
+            for q in (50, 99, 100)}
 
 
 class Daemon:
@@ -171,10 +182,14 @@ class Daemon:
             if record is not None:
                 self.loop.run_in_executor(self.renderer, self._render, service, record)
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            if timeout is not None:  # the loop's timers wake up to a millisecond late
+                timeout = max(0.0, timeout - PRECISE_WAKE_S)
             try:
                 await asyncio.wait_for(service.wake.wait(), timeout)
             except TimeoutError:
-                pass
+                remaining = deadline - self.clock()
+                if 0 < remaining <= PRECISE_WAKE_S:
+                    time.sleep(remaining)  # the last stretch precisely (frame timing)
             service.wake.clear()
 
     def _render(self, service: CameraService, record) -> None:

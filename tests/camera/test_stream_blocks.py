@@ -131,14 +131,15 @@ def test_a_full_camera_buffer_drops_new_frames_and_counts_them(rig):
     camera.advance(2.0)                      # nobody reads: 64 MiB hold 7 default frames
     stats = camera.stream_channel.stats
     assert stats.frames_queued == 7
-    assert stats.frames_dropped_buffer_full == camera.acquisition.stats.frames_completed - 7
+    read_out = camera.acquisition.stats.frames_completed + camera.acquisition.reading_out
+    assert stats.frames_dropped_buffer_full == read_out - 7
 
 
 def test_frames_before_the_stream_is_enabled_are_dropped(rig):
     camera, host, node_map = rig
     node_map.AcquisitionStart.execute()
-    camera.advance(0.1)
-    assert camera.stream_channel.stats.frames_dropped_not_streaming == 4
+    camera.advance(0.1)   # exposures at 0, 23.4, 46.8, 70.3, 93.7 ms, each 5 ms long
+    assert camera.stream_channel.stats.frames_dropped_not_streaming == 5
     assert camera.read_stream(1024, 0.1) is None
 
 
@@ -194,3 +195,26 @@ def test_payload_larger_than_the_programmed_transfers_is_an_overrun(rig):
     assert len(first) == 52 and len(payload) == 512
     parsed = __import__("stream_host").parse_trailer(bytes(trailer))
     assert parsed["status"] == 0xA101 and parsed["valid_payload_size"] == 512
+
+
+def test_frame_data_leaves_the_camera_as_the_sensor_is_read_out(rig):
+    camera, host, node_map = rig
+    program = program_like_aravis(host)              # 8 x 1 MiB + 491,520 B
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    node_map.AcquisitionStart.execute()
+    host.clock.now = 1.0
+    node_map.TriggerSoftware.execute()
+    readout_start = 1.0 + 0.005                      # after the 5 ms exposure
+    readout_s = 1 / 42.7
+    assert camera.read_stream(program.leader, readout_start - 1e-4) is None
+    assert len(camera.read_stream(program.leader, readout_start)) == 52
+    first_mib_ready = readout_start + readout_s * (1 << 20) / (4096 * 2168)
+    assert camera.next_deadline() == pytest.approx(first_mib_ready)
+    assert camera.read_stream(program.transfer_size, first_mib_ready - 1e-4) is None
+    assert len(camera.read_stream(program.transfer_size, first_mib_ready)) == 1 << 20
+    for _ in range(7):
+        camera.read_stream(program.transfer_size, readout_start + readout_s)
+    camera.read_stream(program.final1, readout_start + readout_s)
+    trailer = camera.read_stream(program.trailer, readout_start + readout_s)
+    assert len(trailer) == 32

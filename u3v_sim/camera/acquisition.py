@@ -35,6 +35,9 @@ class FrameRecord:
     line_status_all: int = 0
     counter_value: int = 0
     settings: dict = field(default_factory=dict)
+    # The sensor is read out row by row: the frame's data leaves the camera at that pace.
+    readout_start: float = 0.0
+    readout_end: float = 0.0
 
 
 @dataclass
@@ -240,14 +243,15 @@ class Acquisition:
         self.raise_event("ExposureEnd", record.block_id)
         self._timer_trigger(("ExposureEnd",))
         self.reading_out += 1
-        self.scheduler.after(self.timing().readout_us / 1e6,
-                             lambda: self._readout_done(record))
+        record.readout_start = self.scheduler.time
+        record.readout_end = record.readout_start + self.timing().readout_us / 1e6
+        self.on_frame(record)  # the stream sends rows as they are read out
+        self.scheduler.at(record.readout_end, self._readout_done)
         self._after_change()
 
-    def _readout_done(self, record: FrameRecord) -> None:
+    def _readout_done(self) -> None:
         self.reading_out -= 1
         self.stats.frames_completed += 1
-        self.on_frame(record)
         self._after_change()
 
     # -- counters and timer ------------------------------------------------------------------

@@ -109,7 +109,12 @@ class Camera:
         self.now = now
 
     def next_deadline(self) -> float | None:
-        return self.scheduler.next_deadline()
+        """When the camera next has something to do, or more of a frame to send."""
+        due = self.scheduler.next_deadline()
+        data = self.stream_channel.next_data_time()
+        if data is not None and data > self.now:
+            due = data if due is None else min(due, data)
+        return due
 
     # -- register access (what the control channel calls) --------------------------------------
 
@@ -139,7 +144,7 @@ class Camera:
     def read_stream(self, length: int, now: float):
         """One host IN transfer on the stream endpoint (None: nothing to send yet)."""
         self.advance(now)
-        return self.stream_channel.read(length)
+        return self.stream_channel.read(length, now)
 
     def read_event(self, now: float) -> bytes | None:
         self.advance(now)

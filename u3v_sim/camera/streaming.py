@@ -48,15 +48,20 @@ class StreamStats:
 
 @dataclass
 class Block:
-    """One frame's transfers, in the order the device sends them."""
+    """One frame's transfers, in the order the device sends them, each with the time its
+    last byte exists (the payload follows the sensor readout; the trailer ends it)."""
     record: FrameRecord
     transfers: list
+    ready_at: list
     index: int = 0
     offset: int = 0
 
     @property
     def size(self) -> int:
         return sum(len(t) for t in self.transfers)
+
+    def next_ready(self) -> float:
+        return self.ready_at[self.index]
 
 
 def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterface,
@@ -73,7 +78,13 @@ def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterf
             pieces.append(payload[position:position + size])
             position += len(pieces[-1])
     status = sp.STATUS_SUCCESS if position == len(payload) else sp.STATUS_DATA_OVERRUN
-    return Block(record, [leader, *pieces, trailer(position, status)])
+    start, span, total = record.readout_start, record.readout_end - record.readout_start, 0
+    ready = [start]
+    for piece in pieces:
+        total += len(piece)
+        ready.append(start + span * total / max(1, len(payload)))
+    ready.append(record.readout_end)
+    return Block(record, [leader, *pieces, trailer(position, status)], ready)
 
 
 class StreamChannel:
@@ -90,6 +101,8 @@ class StreamChannel:
         self.prepared: Block | None = None
         self.preparing: FrameRecord | None = None
         self.stats = StreamStats()
+        # How late each frame's trailer went out after its readout ended (seconds, recent).
+        self.lateness: deque[float] = deque(maxlen=1000)
 
     @property
     def buffered_bytes(self) -> int:
@@ -128,8 +141,16 @@ class StreamChannel:
         if self.preparing is record:  # not reset meanwhile
             self.prepared, self.preparing = block, None
 
-    def read(self, length: int) -> memoryview | None:
-        """Answer one host IN transfer of ``length`` bytes; None while there is nothing."""
+    def next_data_time(self) -> float | None:
+        """When the next transfer's data exists (None: no frame is waiting)."""
+        block = self.current or self.prepared
+        if block is not None:
+            return block.next_ready()
+        return self.queue[0].readout_start if self.queue else None
+
+    def read(self, length: int, now: float = float("inf")) -> memoryview | None:
+        """Answer one host IN transfer of ``length`` bytes at ``now``; None while there is
+        nothing to send (no frame, or its next rows are not read out yet)."""
         if self.current is None:
             if not self.interface.enabled:
                 return None
@@ -140,6 +161,8 @@ class StreamChannel:
             else:
                 return None
         block = self.current
+        if now < block.next_ready():
+            return None
         transfer = memoryview(block.transfers[block.index])[block.offset:]
         data = transfer[:length]
         self.stats.transfers += 1
@@ -147,22 +170,23 @@ class StreamChannel:
         if len(transfer) > length and length % MAX_PACKET_SIZE:
             # The packet that did not fit is lost: the host sees an overflow error.
             lost_to = min(len(transfer), -(-length // MAX_PACKET_SIZE) * MAX_PACKET_SIZE)
-            self._consume(block, lost_to)
+            self._consume(block, lost_to, now)
             self.stats.overflows += 1
             raise TransferOverflow(bytes(data))
         if len(transfer) <= length and len(transfer) % MAX_PACKET_SIZE == 0 \
                 and len(transfer) < length:
             self.stats.zero_length_packets += 1
-        self._consume(block, len(data))
+        self._consume(block, len(data), now)
         return data
 
-    def _consume(self, block: Block, n: int) -> None:
+    def _consume(self, block: Block, n: int, now: float) -> None:
         block.offset += n
         if block.offset >= len(block.transfers[block.index]):
             block.index += 1
             block.offset = 0
             if block.index == len(block.transfers):
                 self.stats.frames_sent += 1
+                self.lateness.append(now - block.record.readout_end)
                 self.current = None
 
     def reset(self) -> None:

@@ -291,9 +291,11 @@ class UmockdevDevice:
         state.urbs[urb.client_addr] = _Urb(transfer, urb, buffer, control)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
-        # Wake the pacing loop when a command may have changed the camera's schedule, or a
-        # frame waits to be rendered ahead.
-        if not is_in or self.device.camera.stream_channel.needs_preparation():
+        # Wake the pacing loop when a command may have changed the camera's schedule, a frame
+        # waits to be rendered ahead, or an IN transfer waits for data due later (the loop
+        # must be up at that time).
+        if not is_in or not transfer.done \
+                or self.device.camera.stream_channel.needs_preparation():
             self.on_activity()
         return True
 
