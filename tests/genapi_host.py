@@ -110,3 +110,11 @@ def sweep(node_map, camera, features) -> set[str]:
     return written
 
 
+def software_trigger_at(camera, host, node_map, at: float, until: float) -> None:
+    """Arm a software trigger, acquire, trigger at ``at`` and run the camera to ``until``."""
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    node_map.AcquisitionStart.execute()
+    host.clock.now = at
+    node_map.TriggerSoftware.execute()
+    camera.advance(until)

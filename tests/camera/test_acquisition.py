@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from genapi_host import connect_node_map
-from stream_host import ConstantGenerator, program_like_aravis
-from u3v_sim.camera.camera import Camera
-from u3v_sim.transports.inproc import InProcessHost
+from genapi_host import software_trigger_at
+from stream_host import program_like_aravis
 
 
-@pytest.fixture
-def rig(tmp_path):
-    camera = Camera(serial="40012345", generator=ConstantGenerator())
-    host = InProcessHost(camera)
-    node_map, _ = connect_node_map(host)
-    return camera, host, node_map
 
 
 def run_for(camera, host, seconds: float) -> None:
@@ -214,12 +206,7 @@ def test_timer_pulses_on_exposure_start(rig):
     node_map.TimerDuration.value = 300.0
     node_map.LineSelector.value = "Line2"
     node_map.LineSource.value = "Timer1Active"
-    node_map.TriggerMode.value = "On"
-    node_map.TriggerSource.value = "Software"
-    node_map.AcquisitionStart.execute()
-    host.clock.now = 1.0
-    node_map.TriggerSoftware.execute()
-    camera.advance(1.1)
+    software_trigger_at(camera, host, node_map, 1.0, 1.1)
     assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
         (True, 1_000_100_000), (False, 1_000_400_000)]
 
@@ -229,12 +216,7 @@ def test_minimum_output_pulse_width_stretches_short_pulses(rig):
     node_map.ExposureTime.value = 100.0
     node_map.LineSelector.value = "Line2"
     node_map.LineMinimumOutputPulseWidth.value = 1000.0
-    node_map.TriggerMode.value = "On"
-    node_map.TriggerSource.value = "Software"
-    node_map.AcquisitionStart.execute()
-    host.clock.now = 1.0
-    node_map.TriggerSoftware.execute()
-    camera.advance(1.1)
+    software_trigger_at(camera, host, node_map, 1.0, 1.1)
     assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
         (True, 1_000_000_000), (False, 1_001_000_000)]
 

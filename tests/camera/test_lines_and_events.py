@@ -6,21 +6,11 @@ import struct
 
 import pytest
 
-from genapi_host import connect_node_map
-from stream_host import ConstantGenerator
 from u3v_features.acA4096_40um import EVENT_IDS
 from u3v_features.bootstrap import EIRM
-from u3v_sim.camera.camera import Camera
 from u3v_sim.camera.lines import LineError
-from u3v_sim.transports.inproc import InProcessHost
 
 
-@pytest.fixture
-def rig():
-    camera = Camera(serial="40012345", generator=ConstantGenerator())
-    host = InProcessHost(camera)
-    node_map, _ = connect_node_map(host)
-    return camera, host, node_map
 
 
 @pytest.mark.parametrize("line, voltage, logic", [

@@ -8,24 +8,15 @@ import struct
 
 import pytest
 
-from genapi_host import connect_node_map
-from stream_host import (ConstantGenerator, parse_leader, program_like_aravis, pull_block,
+from stream_host import (parse_leader, program_like_aravis, pull_block,
                          walk_chunks)
 from u3v_features.acA4096_40um import CHUNKS, IMAGE_CHUNK_ID, PIXEL_FORMATS
-from u3v_sim.camera.camera import Camera
 from u3v_sim.camera.streaming import TransferOverflow
-from u3v_sim.transports.inproc import InProcessHost
 
 PFNC = {e.name: e.value for e in PIXEL_FORMATS}
 BITS = {"Mono8": 8, "Mono10": 16, "Mono12": 16, "Mono10p": 10, "Mono12p": 12}
 
 
-@pytest.fixture
-def rig():
-    camera = Camera(serial="40012345", generator=ConstantGenerator())
-    host = InProcessHost(camera)
-    node_map, _ = connect_node_map(host)
-    return camera, host, node_map
 
 
 def take_one_frame(camera, host, node_map, max_transfer=1024 * 1024):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import CLIENTS
+from daemon_host import CLIENTS
 
 
 def watch(daemon, seconds: float, *extra: str) -> subprocess.Popen:
@@ -52,7 +52,7 @@ def test_device_reset_re_enumerates(fresh_daemon):
 
 
 def test_two_cameras_stream_at_once(tmp_path):
-    from conftest import Daemon
+    from daemon_host import Daemon
     daemon = Daemon(tmp_path / "run", ("40012345", "40012346"), tmp_path)
     try:
         listed = daemon.run(["arv-tool-0.8"], network_namespace=True).stdout

@@ -193,7 +193,7 @@ class Lines:
                         + self.store.get("LineMinimumOutputPulseWidth", line) / 1e6)
             if now < earliest:
                 self._pulse_hold[line] = self.scheduler.at(earliest,
-                                                           lambda l=line: self._release(l))
+                                                           lambda held=line: self._release(held))
                 continue
             self._set_output(line, target)
 

@@ -1,0 +1,16 @@
+import pytest
+
+from genapi_host import connect_node_map
+from stream_host import ConstantGenerator
+from u3v_sim.camera.camera import Camera
+from u3v_sim.transports.inproc import InProcessHost
+
+
+@pytest.fixture
+def rig():
+    """A camera with a byte-pattern frame generator, an in-process host and GenApi on it."""
+    camera = Camera(serial="40012345", generator=ConstantGenerator())
+    host = InProcessHost(camera)
+    node_map, _ = connect_node_map(host)
+    return camera, host, node_map
+

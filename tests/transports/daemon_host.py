@@ -1,0 +1,65 @@
+"""A real daemon (``u3v-sim serve``) for the client tests: unmodified programs reach it through
+umockdev exactly as a user's would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+CLIENTS = Path(__file__).parent / "clients"
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Daemon:
+    def __init__(self, runtime: Path, serials: tuple[str, ...], state_dir: Path):
+        self.runtime = runtime
+        config = state_dir / "config.toml"
+        config.write_text(f'state_dir = "{state_dir}"\n' + "".join(
+            f'[[camera]]\nserial = "{s}"\n' for s in serials))
+        env = dict(os.environ, U3V_SIM_RUNTIME_DIR=str(runtime))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "u3v_sim", "serve", "--config", str(config),
+             "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 30
+        while not (runtime / "daemon.json").exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"daemon did not start: {self.process.communicate()}")
+            time.sleep(0.05)
+        self.info = json.loads((runtime / "daemon.json").read_text())
+        self.env = dict(os.environ, UMOCKDEV_DIR=self.info["umockdev_dir"],
+                        LD_PRELOAD=self.info["ld_preload"], U3V_SIM_RUNTIME_DIR=str(runtime))
+
+    def run(self, args: list[str], *, network_namespace: bool = False, timeout: float = 120,
+            check: bool = True) -> subprocess.CompletedProcess:
+        """Run a client under the testbed (Aravis inside a namespace with only loopback)."""
+        if network_namespace:
+            args = ["unshare", "-n", *args]
+        result = subprocess.run(args, env=self.env, capture_output=True, text=True,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n"
+                                 f"{result.stderr}")
+        return result
+
+    def client_json(self, script: str, *args: str, **kwargs) -> dict:
+        out = self.run([sys.executable, str(CLIENTS / script), *args], **kwargs).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def aravis_grab(self, *args: str) -> dict:
+        result = self.run(["/usr/bin/python3", str(REPO / "scripts" / "aravis_grab.py"), *args],
+                          network_namespace=True, check=False)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def cli(self, *args: str) -> str:
+        return self.run([sys.executable, "-m", "u3v_sim", *args]).stdout
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
