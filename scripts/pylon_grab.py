@@ -19,6 +19,7 @@ def main() -> None:
     camera.MaxNumBuffer.Value = 10
     camera.StartGrabbing(pylon.GrabStrategy_OneByOne)
     completed = failed = 0
+    errors: dict[str, int] = {}
     arrivals = []
     start = time.monotonic()
     while time.monotonic() - start < args.seconds:
@@ -28,13 +29,14 @@ def main() -> None:
             arrivals.append(time.monotonic())
         else:
             failed += 1
+            errors[result.ErrorDescription] = errors.get(result.ErrorDescription, 0) + 1
         result.Release()
     camera.StopGrabbing()
     camera.Close()
     periods = [b - a for a, b in zip(arrivals, arrivals[1:])]
     mean = statistics.mean(periods)
     deviations = sorted(abs(p - mean) for p in periods)
-    print(json.dumps({"completed": completed, "failed": failed,
+    print(json.dumps({"completed": completed, "failed": failed, "errors": errors,
                       "fps": round((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]), 3),
                       "jitter_p99_ms": round(deviations[int(0.99 * (len(deviations) - 1))]
                                              * 1e3, 3)}))
