@@ -8,9 +8,16 @@ broadcasts GigE Vision discovery on every interface.
 
 import argparse
 import json
+import os
+import socket
 import statistics
 import sys
 import time
+
+# Aravis broadcasts GigE Vision discovery on every interface: never run where an interface
+# other than loopback exists; re-run inside a fresh network namespace instead.
+if any(name != "lo" for _, name in socket.if_nameindex()):
+    os.execvp("unshare", ["unshare", "-n", sys.executable, *sys.argv])
 
 import gi
 
