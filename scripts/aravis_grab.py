@@ -7,6 +7,7 @@ broadcasts GigE Vision discovery on every interface.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import socket
@@ -35,6 +36,8 @@ def main() -> int:
     parser.add_argument("--software-trigger", type=float, default=0.0, metavar="HZ",
                         help="trigger by software at this rate instead of free running")
     parser.add_argument("--buffers", type=int, default=10)
+    parser.add_argument("--digests", type=int, default=0, metavar="N",
+                        help="report frame id and SHA-256 of the first N frames' image data")
     parser.add_argument("--gige", action="store_true", help="allow the GigE Vision interface")
     parser.add_argument("--fake-gv", action="store_true",
                         help="serve Aravis's own fake GigE camera on lo (in this process) and "
@@ -59,7 +62,7 @@ def main() -> int:
     for _ in range(args.buffers):
         stream.push_buffer(Aravis.Buffer.new_allocate(payload))
     camera.start_acquisition()
-    completed, failed, timestamps, arrivals = 0, 0, [], []
+    completed, failed, timestamps, arrivals, digests = 0, 0, [], [], []
     statuses = {}
     start = time.monotonic()
     next_trigger = start
@@ -78,6 +81,9 @@ def main() -> int:
             timestamps.append(buffer.get_timestamp())
             # When Aravis's stream thread completed the buffer (what a C client sees).
             arrivals.append(buffer.get_system_timestamp() / 1e9)
+            if len(digests) < args.digests:
+                digests.append([buffer.get_frame_id(),
+                                hashlib.sha256(buffer.get_data()).hexdigest()])
             if completed == 1:
                 first = {"width": buffer.get_image_width(), "height": buffer.get_image_height(),
                          "pixel_format": hex(buffer.get_image_pixel_format()),
@@ -106,6 +112,7 @@ def main() -> int:
         "jitter_p99_ms": round(deviations[int(0.99 * (len(deviations) - 1))] * 1e3, 3)
         if deviations else 0.0,
         "first": first if completed else None,
+        "digests": digests,
         "period_ms_percentiles": {q: round(sorted(periods)[int(q / 100 * (len(periods) - 1))]
                                            * 1e3, 2) for q in (0, 1, 5, 50, 95, 99, 100)}
         if periods else None,
