@@ -44,11 +44,6 @@ def parse(source: str) -> ast.expr:
     return tree
 
 
-def names(source: str) -> frozenset[str]:
-    """Feature names an expression reads."""
-    return frozenset(n.id for n in ast.walk(parse(source)) if isinstance(n, ast.Name))
-
-
 def evaluate(source: str, lookup: Lookup) -> object:
     return _eval(parse(source), lookup)
 

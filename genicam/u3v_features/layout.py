@@ -34,9 +34,6 @@ class Register:
     def end(self) -> int:
         return self.address + self.length
 
-    def contains(self, address: int) -> bool:
-        return self.address <= address < self.end
-
 
 def encoding_of(feature: Feature) -> str:
     return {FLOAT: "float", STRING: "string"}.get(feature.kind, "int")
@@ -49,7 +46,6 @@ def is_feature_name(bound: object, names: set[str]) -> bool:
 class Layout:
     def __init__(self, registers: Iterable[Register]):
         self.registers = tuple(sorted(registers, key=lambda r: r.address))
-        self._by_node = {r.node: r for r in self.registers}
         self._values = {r.feature: r for r in self.registers if r.role == VALUE}
         self._hidden = {(r.feature, r.role): r for r in self.registers if r.role != VALUE}
         for a, b in zip(self.registers, self.registers[1:]):
@@ -62,11 +58,6 @@ class Layout:
     def hidden_register(self, feature: str, role: str) -> Register | None:
         return self._hidden.get((feature, role))
 
-    def node(self, name: str) -> Register:
-        return self._by_node[name]
-
-    def overlapping(self, start: int, end: int) -> list[Register]:
-        return [r for r in self.registers if r.address < end and start < r.end]
 
 
 def _align(address: int, alignment: int) -> int:

@@ -122,9 +122,6 @@ class StreamChannel:
         self.stats.frames_queued += 1
         return True
 
-    def has_data(self) -> bool:
-        return self.current is not None or self.prepared is not None or bool(self.queue)
-
     # Building a block renders the frame (milliseconds): a transport may do it ahead, outside
     # its I/O thread, with take_for_preparation() / finish_preparation().
 

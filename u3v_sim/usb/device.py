@@ -127,9 +127,6 @@ class U3VUsbDevice:
                      if t is not None]
         return min(deadlines, default=None)
 
-    def has_waiting(self, endpoint: int) -> bool:
-        return bool(self.waiting[endpoint])
-
     def _serve(self, endpoint: int, produce: Callable[[Transfer], object]) -> None:
         queue = self.waiting[endpoint]
         while queue:
