@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # headers to build PyGObject, and the MQTT broker.
 APT_PACKAGES := umockdev libumockdev0 gir1.2-umockdev-1.0 libusb-1.0-0 usbutils \
 	aravis-tools-cli gir1.2-aravis-0.8 python3-gi libgirepository1.0-dev libcairo2-dev \
-	pkg-config mosquitto
+	pkg-config mosquitto iproute2
 
 .PHONY: install apt test run xml bench clean
 
