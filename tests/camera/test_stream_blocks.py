@@ -209,3 +209,30 @@ def test_frame_data_leaves_the_camera_as_the_sensor_is_read_out(rig):
     camera.read_stream(program.final1, readout_start + readout_s)
     trailer = camera.read_stream(program.trailer, readout_start + readout_s)
     assert len(trailer) == 32
+
+
+def test_the_official_genapi_reads_every_chunk_feature_from_a_block(rig):
+    """The chunk ports of the XML work with GenApi's U3V chunk adapter on a real payload."""
+    from genicam import genapi
+
+    camera, host, node_map = rig
+    node_map.Width.value, node_map.Height.value = 256, 100
+    node_map.ChunkModeActive.value = True
+    for name in CHUNKS:
+        node_map.ChunkSelector.value = name
+        node_map.ChunkEnable.value = True
+    node_map.ExposureTime.value = 1500.0
+    node_map.Gain.value = 3.0
+    _, block = take_one_frame(camera, host, node_map)
+    adapter = genapi.ChunkAdapterU3V(node_map)
+    adapter.attach_buffer(block.payload, len(block.payload))
+    try:
+        assert node_map.ChunkTimestamp.value == block.timestamp
+        assert node_map.ChunkExposureTime.value == 1500.0
+        assert node_map.ChunkGain.value == 3.0
+        assert node_map.ChunkLineStatusAll.value == 0
+        assert node_map.ChunkCounterValue.value == 1
+        image = walk_chunks(block.payload)[IMAGE_CHUNK_ID]
+        assert node_map.ChunkPayloadCRC16.value == binascii.crc_hqx(image, 0)
+    finally:
+        adapter.detach_buffer()
