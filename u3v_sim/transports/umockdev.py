@@ -277,10 +277,13 @@ class UmockdevDevice:
                 or length < 0:
             client.complete(-1, errno.EINVAL)
             return True
-        buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length) if length else None
         control = kind == usbfs.URB_TYPE_CONTROL
         is_in = bool(endpoint & 0x80) and not control
-        data = b"" if is_in or buffer is None else bytes(buffer.retrieve())
+        # An IN buffer is read from the client only when the URB is reaped (see _reap); an OUT
+        # or control transfer's data is needed now.
+        buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length) if length and not is_in \
+            else None
+        data = b"" if buffer is None else bytes(buffer.retrieve())
         if control and len(data) >= 8 and data[0] & 0x80:
             data = data[:8]  # an IN control transfer carries only its SETUP
         log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", urb.client_addr, kind,
@@ -311,6 +314,12 @@ class UmockdevDevice:
         result = bytes(transfer.result)
         if result and urb.buffer is not None:
             urb.buffer.update(8 if urb.control else 0, result)
+        elif result:
+            # umockdev writes a buffer back only where it differs from what it read, so read
+            # it now, not at submit: a client may mark its in-flight buffer (pylon does, to
+            # detect unfilled pages), and the frame must overwrite those marks as DMA would.
+            buffer = urb.urb.resolve(usbfs.URB_BUFFER_OFFSET, len(result))
+            buffer.update(0, result)
         log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
                   transfer.actual_length)
         urb.urb.update(usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status))
