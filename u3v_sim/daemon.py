@@ -200,8 +200,7 @@ class Daemon:
             block = None
         with service.lock:
             service.rendering = False
-            if block is not None:
-                service.camera.stream_channel.finish_preparation(record, block)
+            service.camera.stream_channel.finish_preparation(record, block)
         self.loop.call_soon_threadsafe(service.wake.set)
 
     async def housekeeping(self) -> None:

@@ -236,3 +236,15 @@ def test_the_official_genapi_reads_every_chunk_feature_from_a_block(rig):
         assert node_map.ChunkPayloadCRC16.value == binascii.crc_hqx(image, 0)
     finally:
         adapter.detach_buffer()
+
+
+def test_a_frame_that_cannot_be_built_is_lost_not_stuck(rig):
+    camera, host, node_map = rig
+    program = small_triggered_stream(camera, host, node_map)
+    trigger(camera, host, node_map, 0.1)
+    trigger(camera, host, node_map, 0.2)
+    channel = camera.stream_channel
+    record = channel.take_for_preparation()
+    channel.finish_preparation(record, None)           # the render failed
+    assert channel.stats.frames_aborted == 1
+    assert pull_block(camera, program, 0.3).block_id == 1

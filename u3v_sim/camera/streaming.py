@@ -134,9 +134,15 @@ class StreamChannel:
         self.preparing = self.queue.popleft()
         return self.preparing
 
-    def finish_preparation(self, record: FrameRecord, block: Block) -> None:
-        if self.preparing is record:  # not reset meanwhile
-            self.prepared, self.preparing = block, None
+    def finish_preparation(self, record: FrameRecord, block: Block | None) -> None:
+        """Hand over a prepared block; None: it could not be built, the frame is lost."""
+        if self.preparing is not record:  # reset meanwhile
+            return
+        self.preparing = None
+        if block is None:
+            self.stats.frames_aborted += 1
+        else:
+            self.prepared = block
 
     def next_data_time(self) -> float | None:
         """When the next transfer's data exists (None: no frame is waiting)."""
