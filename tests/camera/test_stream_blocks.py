@@ -89,13 +89,17 @@ def test_block_ids_count_up_and_an_idle_stream_sends_nothing(rig):
     assert camera.read_stream(program.leader, 0.7) is None
 
 
-def test_chunks_follow_the_image_and_are_found_walking_backwards(rig):
-    camera, host, node_map = rig
+def small_roi_with_every_chunk(node_map) -> None:
     node_map.Width.value, node_map.Height.value = 256, 100
     node_map.ChunkModeActive.value = True
     for name in CHUNKS:
         node_map.ChunkSelector.value = name
         node_map.ChunkEnable.value = True
+
+
+def test_chunks_follow_the_image_and_are_found_walking_backwards(rig):
+    camera, host, node_map = rig
+    small_roi_with_every_chunk(node_map)
     node_map.ExposureTime.value = 1234.5
     node_map.Gain.value = 6.0
     node_map.CounterSelector.value = "Counter1"
@@ -216,11 +220,7 @@ def test_the_official_genapi_reads_every_chunk_feature_from_a_block(rig):
     from genicam import genapi
 
     camera, host, node_map = rig
-    node_map.Width.value, node_map.Height.value = 256, 100
-    node_map.ChunkModeActive.value = True
-    for name in CHUNKS:
-        node_map.ChunkSelector.value = name
-        node_map.ChunkEnable.value = True
+    small_roi_with_every_chunk(node_map)
     node_map.ExposureTime.value = 1500.0
     node_map.Gain.value = 3.0
     _, block = take_one_frame(camera, host, node_map)
