@@ -29,6 +29,14 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
+def per_command(channel, packets) -> float:
+    """Seconds per command handled by the control channel."""
+    start = time.perf_counter()
+    for packet in packets:
+        channel.receive(packet, 0.0)
+    return (time.perf_counter() - start) / len(packets)
+
+
 def main() -> None:
     xml_s = timed(lambda: build_zip(build_xml(FEATURES, layout=build_layout(FEATURES))), 5)
     print(f"XML + ZIP generation: {min(xml_s) * 1e3:.1f} ms ({len(FEATURES)} features)")
@@ -39,19 +47,13 @@ def main() -> None:
     reads = [gencp.readmem_command(i % 0xFFFF + 1, ABRM.MANUFACTURER_NAME, 64)
              for i in range(20000)]
     channel = host.channel
-    start = time.perf_counter()
-    for packet in reads:
-        channel.receive(packet, 0.0)
-    per = (time.perf_counter() - start) / len(reads)
+    per = per_command(channel, reads)
     print(f"READMEM (64 B ABRM string) through the channel: {per * 1e6:.1f} us, "
           f"{1 / per:,.0f}/s")
     width = Camera().layout.value_register("Width").address
     writes = [gencp.writemem_command(i + 1, width, (1024 + 4 * (i % 8)).to_bytes(4, "little"))
               for i in range(20000)]
-    start = time.perf_counter()
-    for packet in writes:
-        channel.receive(packet, 0.0)
-    per = (time.perf_counter() - start) / len(writes)
+    per = per_command(channel, writes)
     print(f"WRITEMEM (Width, validated + settled) through the channel: {per * 1e6:.1f} us, "
           f"{1 / per:,.0f}/s")
 

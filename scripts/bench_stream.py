@@ -28,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-ARAVIS_GRAB = [ "/usr/bin/python3", str(REPO / "scripts" / "aravis_grab.py")]
+ARAVIS_GRAB = ["/usr/bin/python3", str(REPO / "scripts" / "aravis_grab.py")]
 CLIENTS = REPO / "tests" / "transports" / "clients"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -66,6 +66,12 @@ class Daemon:
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)
 
+    def __enter__(self) -> "Daemon":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
 
 def run_json(args: list[str], env: dict, timeout: float) -> dict:
     out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
@@ -73,6 +79,12 @@ def run_json(args: list[str], env: dict, timeout: float) -> dict:
     if not lines:
         raise SystemExit(f"{args[:3]} failed: {out.stderr[-2000:]}")
     return json.loads(lines[-1])
+
+
+def aravis_grab(env: dict, seconds: float, *args: str) -> dict:
+    """An Aravis client in a network namespace with only loopback."""
+    return run_json(["unshare", "-n", *ARAVIS_GRAB, "--seconds", str(seconds), *args], env,
+                    seconds + 60)
 
 
 def measured(daemon: Daemon, action):
@@ -87,13 +99,8 @@ def measured(daemon: Daemon, action):
 
 
 def rated_aravis(seconds: float) -> None:
-    daemon = Daemon()
-    try:
-        grab, cpu, dropped = measured(daemon, lambda: run_json(
-            ["unshare", "-n", *ARAVIS_GRAB, "--seconds", str(seconds)], daemon.env,
-            seconds + 60))
-    finally:
-        daemon.stop()
+    with Daemon() as daemon:
+        grab, cpu, dropped = measured(daemon, lambda: aravis_grab(daemon.env, seconds))
     lost = dropped + grab["failed"]
     print(f"rated Aravis 4096x2168 Mono8, {seconds:.0f} s: {grab['fps']:.2f} fps "
           f"(device clock {grab['device_fps']:.2f}), {lost} lost ({dropped} dropped in the "
@@ -102,26 +109,18 @@ def rated_aravis(seconds: float) -> None:
 
 
 def rated_pylon(seconds: float) -> None:
-    daemon = Daemon()
-    try:
+    with Daemon() as daemon:
         grab, cpu, dropped = measured(daemon, lambda: run_json(
             [PYTHON, str(REPO / "scripts" / "pylon_grab.py"), "--seconds", str(seconds)],
             daemon.env, seconds + 60))
-    finally:
-        daemon.stop()
     print(f"rated pypylon 4096x2168 Mono8, {seconds:.0f} s: {grab['fps']:.2f} fps, "
           f"{dropped + grab['failed']} lost ({dropped} dropped in the camera, {grab['failed']} "
           f"failed grabs), p99 jitter {grab['jitter_p99_ms']:.2f} ms, daemon CPU {cpu:.0f} %")
 
 
 def stress(seconds: float) -> None:
-    daemon = Daemon("--stress")
-    try:
-        grab, cpu, _ = measured(daemon, lambda: run_json(
-            ["unshare", "-n", *ARAVIS_GRAB, "--seconds", str(seconds)], daemon.env,
-            seconds + 60))
-    finally:
-        daemon.stop()
+    with Daemon("--stress") as daemon:
+        grab, cpu, _ = measured(daemon, lambda: aravis_grab(daemon.env, seconds))
     fake = run_json(["unshare", "-n", "sh", "-c", "ip link set lo up && exec " + " ".join(
         ARAVIS_GRAB + ["--fake-gv", "--seconds", str(seconds), "--set", "'R[0x11c]=4096'",
                        "--set", "'R[0x118]=2168'", "--set", "Width=4096", "--set",
@@ -134,20 +133,16 @@ def stress(seconds: float) -> None:
 
 
 def round_trip() -> None:
-    daemon = Daemon()
-    try:
+    with Daemon() as daemon:
         report = run_json([PYTHON, str(CLIENTS / "readmem_latency.py"), "2000"], daemon.env, 120)
         idle = run_json([PYTHON, str(CLIENTS / "idle_wait.py"), "3.0"], daemon.env, 60)
-    finally:
-        daemon.stop()
     print(f"GenCP READMEM (4 B) round trip through pyusb: p50 {report['p50_ms']:.3f} ms, "
           f"p99 {report['p99_ms']:.3f} ms over {report['count']} reads")
     print(f"client waiting 3 s on the stream endpoint: {idle['cpu_seconds'] * 1000:.0f} ms CPU")
 
 
 def two_cameras(seconds: float) -> None:
-    daemon = Daemon(serials=("40012345", "40012346"))
-    try:
+    with Daemon(serials=("40012345", "40012346")) as daemon:
         def both():
             procs = []
             for guid, serial in (("267602628A39", "40012345"), ("267602628A3A", "40012346")):
@@ -159,8 +154,6 @@ def two_cameras(seconds: float) -> None:
             return [json.loads(p.communicate(timeout=seconds + 60)[0].strip().splitlines()[-1])
                     for p in procs]
         grabs, cpu, dropped = measured(daemon, both)
-    finally:
-        daemon.stop()
     figures = ", ".join(f"{g['fps']:.2f} fps ({g['failed']} failed)" for g in grabs)
     print(f"two cameras into two Aravis clients, {seconds:.0f} s: {figures}; {dropped} dropped "
           f"in the cameras; daemon CPU {cpu:.0f} %")

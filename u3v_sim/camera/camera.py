@@ -178,7 +178,7 @@ class Camera:
         s = self.store
         names = ("Width", "Height", "OffsetX", "OffsetY", "BinningHorizontal",
                  "BinningVertical", "BinningHorizontalMode", "BinningVerticalMode", "ReverseX",
-                 "ReverseY", "PixelFormat", "ExposureTime", "BlackLevel", "Gamma",
+                 "ReverseY", "PixelFormat", "ExposureTime", "Gamma",
                  "DigitalShift", "TestImageSelector", "ChunkModeActive", "PayloadSize")
         settings = {name: s.get(name) for name in names}
         settings["Gain"] = s.get("Gain", "All")

@@ -286,8 +286,9 @@ class UmockdevDevice:
         data = b"" if buffer is None else bytes(buffer.retrieve())
         if control and len(data) >= 8 and data[0] & 0x80:
             data = data[:8]  # an IN control transfer carries only its SETUP
-        log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", urb.client_addr, kind,
-                  endpoint, length, data[:24].hex())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", urb.client_addr,
+                      kind, endpoint, length, data[:24].hex())
         transfer = Transfer(endpoint=endpoint, control=control,
                             length=length - 8 if control else length, data=data,
                             owner=(client, urb.client_addr))
