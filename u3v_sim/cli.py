@@ -93,6 +93,7 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
           log_level: str) -> None:
     """Serve the camera(s) until SIGINT/SIGTERM; unmodified libusb programs see them."""
     import asyncio
+    import dataclasses
     import os
 
     from . import config as cfg
@@ -111,7 +112,7 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
     try:
         config = cfg.load(config_path).with_serials(serials)
         if stress:
-            config = cfg.DaemonConfig(config.cameras, config.state_dir, True)
+            config = dataclasses.replace(config, stress=True)
     except cfg.ConfigError as error:
         raise click.ClickException(str(error)) from None
     if runtime_info() is not None:

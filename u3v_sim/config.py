@@ -3,6 +3,7 @@
 ```toml
 state_dir = "~/.local/state/u3v-sim"   # user sets, per camera serial
 stress = false                          # lift sensor-readout and link ceilings
+direct_memory = true                    # move URB data with process_vm_readv/writev
 [[camera]]
 serial = "40012345"
 user_id = "left"
@@ -17,7 +18,7 @@ PixelFormat = "Mono12p"
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_SERIAL = "40000001"
@@ -41,16 +42,18 @@ class DaemonConfig:
     cameras: tuple[CameraConfig, ...] = (CameraConfig(),)
     state_dir: Path | None = None
     stress: bool = False
+    # Copy URB data straight to and from client memory where the system permits it (same user
+    # or CAP_SYS_PTRACE); otherwise, or when off, through umockdev's socket.
+    direct_memory: bool = True
 
     def with_serials(self, serials: tuple[str, ...]) -> "DaemonConfig":
         if not serials:
             return self
-        cameras = tuple(CameraConfig(serial=s) for s in serials)
-        return DaemonConfig(cameras, self.state_dir, self.stress)
+        return replace(self, cameras=tuple(CameraConfig(serial=s) for s in serials))
 
 
 _CAMERA_KEYS = {"serial", "user_id", "image_source", "noise", "features"}
-_TOP_KEYS = {"camera", "state_dir", "stress"}
+_TOP_KEYS = {"camera", "state_dir", "stress", "direct_memory"}
 
 
 def load(path: Path | None) -> DaemonConfig:
@@ -81,4 +84,4 @@ def load(path: Path | None) -> DaemonConfig:
         raise ConfigError(f"{path}: camera serials must be distinct")
     state_dir = data.get("state_dir")
     return DaemonConfig(tuple(cameras), Path(state_dir).expanduser() if state_dir else None,
-                        bool(data.get("stress", False)))
+                        bool(data.get("stress", False)), bool(data.get("direct_memory", True)))

@@ -146,7 +146,7 @@ class Daemon:
             loop.call_soon_threadsafe(service.wake.set)
 
         return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, devnum, service.lock,
-                              self.clock, wake)
+                              self.clock, wake, direct_memory=self.config.direct_memory)
 
     # -- hot-plug ----------------------------------------------------------------------------
 

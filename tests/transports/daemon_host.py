@@ -17,10 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Daemon:
-    def __init__(self, runtime: Path, serials: tuple[str, ...], state_dir: Path):
+    def __init__(self, runtime: Path, serials: tuple[str, ...], state_dir: Path,
+                 settings: str = ""):
         self.runtime = runtime
         config = state_dir / "config.toml"
-        config.write_text(f'state_dir = "{state_dir}"\n' + "".join(
+        config.write_text(f'state_dir = "{state_dir}"\n{settings}' + "".join(
             f'[[camera]]\nserial = "{s}"\n' for s in serials))
         env = dict(os.environ, U3V_SIM_RUNTIME_DIR=str(runtime))
         self.process = subprocess.Popen(
@@ -56,6 +57,13 @@ class Daemon:
         result = self.run(["/usr/bin/python3", str(REPO / "scripts" / "aravis_grab.py"), *args],
                           network_namespace=True, check=False)
         return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def status(self) -> list[dict]:
+        import socket
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(self.info["socket"])
+            sock.sendall(b'{"command": "status"}\n')
+            return json.loads(sock.makefile().readline())["cameras"]
 
     def cli(self, *args: str) -> str:
         return self.run([sys.executable, "-m", "u3v_sim", *args]).stdout

@@ -145,8 +145,26 @@ def test_snapshot_and_line_commands(daemon, tmp_path):
 
 
 def test_aravis_receives_exactly_the_frames_the_camera_rendered(daemon):
-    """Byte-exact delivery through umockdev: a moving test image (every frame differs) is
-    compared, frame by frame, with what the frame generator renders for that frame id."""
+    """Byte-exact delivery through umockdev, with the data written straight into the
+    client's memory (the default)."""
+    assert_byte_exact_delivery(daemon)
+    assert daemon.status()[0]["transport"]["clients_direct"] > 0
+
+
+def test_without_direct_memory_access_frames_travel_through_umockdev_intact(tmp_path):
+    from daemon_host import Daemon
+    daemon = Daemon(tmp_path / "run", ("40012345",), tmp_path, "direct_memory = false\n")
+    try:
+        assert_byte_exact_delivery(daemon)
+        transport = daemon.status()[0]["transport"]
+        assert transport["clients_direct"] == 0 and transport["clients_socket"] > 0
+    finally:
+        daemon.stop()
+
+
+def assert_byte_exact_delivery(daemon):
+    """A moving test image (every frame differs) is compared, frame by frame, with what the
+    frame generator renders for that frame id."""
     import hashlib
 
     from u3v_sim.frames.generator import FrameGenerator

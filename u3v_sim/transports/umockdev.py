@@ -32,6 +32,7 @@ from gi.repository import GLib, UMockdev  # noqa: E402
 from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
+from .process_memory import ProcessMemory, identify, processes_with_open  # noqa: E402
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
@@ -42,9 +43,11 @@ _PIPE_FILL = bytes(1 << 16)  # a pipe's default capacity: one write fills it
 @dataclass
 class _Urb:
     transfer: Transfer
-    urb: object          # UMockdev.IoctlData of the client's struct usbdevfs_urb
-    buffer: object       # UMockdev.IoctlData of its data buffer
+    address: int         # of the client's struct usbdevfs_urb
+    buffer_address: int  # of its data buffer
     control: bool
+    urb: object = None     # without direct memory access: UMockdev.IoctlData of the URB
+    buffer: object = None  # and of its data buffer, once resolved
 
 
 @dataclass
@@ -52,6 +55,8 @@ class _Client:
     urbs: dict[int, _Urb] = field(default_factory=dict)   # by URB address in the client
     reapable: deque[int] = field(default_factory=deque)
     claimed: set[int] = field(default_factory=set)
+    memory: ProcessMemory | None = None  # direct access to the client's memory, if possible
+    identified: bool = False             # whether its process was looked for
 
 
 class ReadinessPipe:
@@ -96,6 +101,10 @@ class UsbfsHandler(UMockdev.IoctlBase):
             log.info("client vanished during an ioctl: %s", error.message)
             self.port.client_died(client)
             return True
+        except ProcessLookupError:  # the same, seen through direct memory access
+            log.info("client process vanished during an ioctl")
+            self.port.client_died(client)
+            return True
         except Exception:  # never let a bug kill umockdev's thread: the call fails instead
             log.exception("usbfs ioctl failed")
             client.complete(-1, errno.EIO)
@@ -110,20 +119,21 @@ class UmockdevDevice:
 
     def __init__(self, testbed: "UmockdevTestbed", device: U3VUsbDevice, busnum: int,
                  devnum: int, lock: threading.RLock, clock: Callable[[], float],
-                 on_activity: Callable[[], None]):
+                 on_activity: Callable[[], None], direct_memory: bool = True):
         self.testbed = testbed
         self.device = device
         self.busnum, self.devnum = busnum, devnum
         self.lock = lock
         self.clock = clock
         self.on_activity = on_activity
+        self.direct_memory = direct_memory
         self.clients: dict[object, _Client] = {}
         self.handler = UsbfsHandler(self)
         self.devnode = f"/dev/bus/usb/{busnum:03d}/{devnum:03d}"
         self.syspath: str | None = None
         self.pipe: ReadinessPipe | None = None
         self.stats = {"ioctls": 0, "reap_empty": 0, "handler_s": 0.0, "reap_s": 0.0,
-                      "bytes_to_host": 0}
+                      "bytes_to_host": 0, "clients_direct": 0, "clients_socket": 0}
         self.gone = False   # unplugged: open handles fail as on real hardware
         self._dead_clients: list = []
         device.on_complete = self._completed
@@ -219,7 +229,7 @@ class UmockdevDevice:
         if request in (usbfs.REAPURB, usbfs.REAPURBNDELAY):
             return self._reap(arg, client, state)
         if request == usbfs.DISCARDURB:
-            address = struct.unpack("<Q", bytes(arg.retrieve())[:8])[0]
+            address = _pointer(arg)
             urb = state.urbs.get(address)
             if urb is None or not self.device.discard(urb.transfer):
                 return done(-1, errno.EINVAL)
@@ -270,29 +280,42 @@ class UmockdevDevice:
         return None
 
     def _submit(self, arg, client, state: _Client) -> bool:
-        urb = arg.resolve(0, usbfs.URB_SIZE)
-        kind, endpoint, _status, _flags, _buf, length, _actual = usbfs.URB_HEAD.unpack_from(
-            bytes(urb.retrieve()))
+        address = _pointer(arg)
+        urb = None
+        if state.memory is not None:
+            head = state.memory.read(address, usbfs.URB_SIZE)
+        else:
+            urb = arg.resolve(0, usbfs.URB_SIZE)
+            head = bytes(urb.retrieve())
+            if not state.identified:
+                state.identified = True
+                state.memory = self._direct_memory(address, head)
+        kind, endpoint, _status, _flags, buffer_address, length, _actual = \
+            usbfs.URB_HEAD.unpack_from(head)
         if kind not in (usbfs.URB_TYPE_CONTROL, usbfs.URB_TYPE_BULK, usbfs.URB_TYPE_INTERRUPT) \
                 or length < 0:
             client.complete(-1, errno.EINVAL)
             return True
         control = kind == usbfs.URB_TYPE_CONTROL
         is_in = bool(endpoint & 0x80) and not control
-        # An IN buffer is read from the client only when the URB is reaped (see _reap); an OUT
-        # or control transfer's data is needed now.
-        buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length) if length and not is_in \
-            else None
-        data = b"" if buffer is None else bytes(buffer.retrieve())
+        # An IN buffer is written only when the URB is reaped (see _reap); an OUT or control
+        # transfer's data is needed now.
+        data, buffer = b"", None
+        if length and not is_in:
+            if state.memory is not None:
+                data = state.memory.read(buffer_address, length)
+            else:
+                buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length)
+                data = bytes(buffer.retrieve())
         if control and len(data) >= 8 and data[0] & 0x80:
             data = data[:8]  # an IN control transfer carries only its SETUP
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", urb.client_addr,
-                      kind, endpoint, length, data[:24].hex())
+            log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", address, kind,
+                      endpoint, length, data[:24].hex())
         transfer = Transfer(endpoint=endpoint, control=control,
                             length=length - 8 if control else length, data=data,
-                            owner=(client, urb.client_addr))
-        state.urbs[urb.client_addr] = _Urb(transfer, urb, buffer, control)
+                            owner=(client, address))
+        state.urbs[address] = _Urb(transfer, address, buffer_address, control, urb, buffer)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
         # Wake the pacing loop when a command may have changed the camera's schedule, a frame
@@ -303,6 +326,16 @@ class UmockdevDevice:
             self.on_activity()
         return True
 
+    def _direct_memory(self, address: int, head: bytes) -> ProcessMemory | None:
+        """The client's process, found by the URB it just submitted, if its memory is ours
+        to read and write."""
+        memory = identify(str(self.pipe.path), address, head) \
+            if self.direct_memory and self.pipe is not None else None
+        self.stats["clients_direct" if memory else "clients_socket"] += 1
+        log.debug("client memory: %s", f"direct (pid {memory.pid})" if memory
+                  else "through umockdev")
+        return memory
+
     def _reap(self, arg, client, state: _Client) -> bool:
         if not state.reapable:
             self.stats["reap_empty"] += 1
@@ -310,6 +343,28 @@ class UmockdevDevice:
             return True
         started = time.perf_counter()
         urb = state.urbs.pop(state.reapable.popleft())
+        transfer = urb.transfer
+        result = transfer.result
+        log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
+                  transfer.actual_length)
+        if state.memory is not None:
+            offset = 8 if urb.control else 0
+            state.memory.write([
+                (urb.buffer_address + offset, result),
+                (urb.address + usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status)),
+                (urb.address + usbfs.URB_ACTUAL_LENGTH_OFFSET,
+                 struct.pack("<i", transfer.actual_length)),
+                (_pointer(arg), struct.pack("<Q", urb.address))])
+        else:
+            self._complete_through_umockdev(arg, urb)
+        client.complete(0, 0)
+        self.stats["bytes_to_host"] += len(result)
+        transfer.result = b""  # release the view of the frame buffer
+        self.stats["reap_s"] += time.perf_counter() - started
+        return True
+
+    @staticmethod
+    def _complete_through_umockdev(arg, urb: _Urb) -> None:
         transfer = urb.transfer
         # bytes: GI converts them to the C array in one copy (a memoryview goes item by item).
         result = bytes(transfer.result)
@@ -321,16 +376,9 @@ class UmockdevDevice:
             # detect unfilled pages), and the frame must overwrite those marks as DMA would.
             buffer = urb.urb.resolve(usbfs.URB_BUFFER_OFFSET, len(result))
             buffer.update(0, result)
-        log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
-                  transfer.actual_length)
         urb.urb.update(usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status))
         urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", transfer.actual_length))
         arg.resolve(0, usbfs.POINTER).set_ptr(0, urb.urb)
-        client.complete(0, 0)
-        self.stats["bytes_to_host"] += len(result)
-        transfer.result = b""  # release the view of the frame buffer
-        self.stats["reap_s"] += time.perf_counter() - started
-        return True
 
     # -- completions (any thread, under the lock) -------------------------------------------
 
@@ -349,16 +397,7 @@ class UmockdevDevice:
         """Whether a live process besides the requesting one and the daemon has the node open."""
         if self.pipe is None:
             return True
-        target, me, openers = str(self.pipe.path), os.getpid(), 0
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit() or int(proc.name) == me:
-                continue
-            try:
-                if any(os.readlink(fd) == target for fd in (proc / "fd").iterdir()):
-                    openers += 1
-            except OSError:
-                continue  # gone meanwhile, or not ours to look at
-        return openers > 1
+        return len(processes_with_open(str(self.pipe.path), exclude=(os.getpid(),))) > 1
 
     def _drop_client(self, client) -> None:
         if self.clients.pop(client, None) is not None:
@@ -384,6 +423,11 @@ class UmockdevDevice:
             for client in [c for c in self.clients if not c.get_connected()]:
                 self._drop_client(client)
             self._update_readiness()
+
+
+def _pointer(arg) -> int:
+    """The ioctl's argument: an address in the client."""
+    return struct.unpack("<Q", bytes(arg.retrieve())[:8])[0]
 
 
 class UmockdevTestbed:
