@@ -175,6 +175,7 @@ class Daemon:
             with service.lock:
                 service.usb.service(self.clock())
                 deadline = service.usb.next_deadline()
+                service.port.loop_deadline = float("inf") if deadline is None else deadline
                 record = None
                 if not service.rendering:
                     record = service.camera.stream_channel.take_for_preparation()

@@ -33,31 +33,39 @@ for _name in ("process_vm_readv", "process_vm_writev"):
 
 
 class ProcessMemory:
-    """Reads and writes one process's memory."""
+    """Reads and writes one process's memory (from one thread at a time: the I/O vectors
+    and the buffer for small reads are reused, as this runs for every URB)."""
+
+    MAX_PIECES = 8
+    SMALL_READ = 4096
 
     def __init__(self, pid: int):
         self.pid = pid
+        self._small = ctypes.create_string_buffer(self.SMALL_READ)
+        self._local = (_IoVec * self.MAX_PIECES)()
+        self._remote = (_IoVec * self.MAX_PIECES)()
 
     def read(self, address: int, length: int) -> bytes:
-        buffer = ctypes.create_string_buffer(length)
-        local = _IoVec(ctypes.addressof(buffer), length)
-        remote = _IoVec(address, length)
-        self._check(_libc.process_vm_readv(self.pid, ctypes.byref(local), 1,
-                                           ctypes.byref(remote), 1, 0), length)
-        return buffer.raw
+        buffer = self._small if length <= self.SMALL_READ else ctypes.create_string_buffer(length)
+        self._local[0].base, self._local[0].length = ctypes.addressof(buffer), length
+        self._remote[0].base, self._remote[0].length = address, length
+        self._check(_libc.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0), length)
+        return ctypes.string_at(buffer, length)
 
     def write(self, pieces: Sequence[tuple[int, bytes | memoryview]]) -> None:
         """Write each (address, data) piece, all in one system call."""
-        pieces = [(address, data) for address, data in pieces if len(data)]
-        if not pieces:
-            return
-        arrays = [np.frombuffer(data, dtype=np.uint8) for _, data in pieces]  # no copies
-        local = (_IoVec * len(pieces))(*[_IoVec(a.ctypes.data, a.size) for a in arrays])
-        remote = (_IoVec * len(pieces))(*[_IoVec(address, a.size)
-                                          for (address, _), a in zip(pieces, arrays)])
-        total = sum(a.size for a in arrays)
-        self._check(_libc.process_vm_writev(self.pid, local, len(pieces), remote,
-                                            len(pieces), 0), total)
+        keep, count, total = [], 0, 0
+        for address, data in pieces:
+            if not len(data):
+                continue
+            if count == self.MAX_PIECES:
+                raise ValueError(f"at most {self.MAX_PIECES} pieces at once")
+            self._local[count].base, self._local[count].length = _address(data, keep), len(data)
+            self._remote[count].base, self._remote[count].length = address, len(data)
+            count, total = count + 1, total + len(data)
+        if count:
+            self._check(_libc.process_vm_writev(self.pid, self._local, count, self._remote,
+                                                count, 0), total)
 
     @staticmethod
     def _check(moved: int, expected: int) -> None:
@@ -66,6 +74,18 @@ class ProcessMemory:
             raise OSError(code, os.strerror(code))
         if moved != expected:  # stopped at an unmapped page, as a kernel copy would fail
             raise OSError(errno.EFAULT, f"moved {moved} of {expected} bytes")
+
+
+def _address(data: bytes | memoryview, keep: list) -> int:
+    """Where ``data``'s bytes are, without copying them (``keep`` holds what must outlive
+    the system call)."""
+    if isinstance(data, bytes):
+        pointer = ctypes.c_char_p(data)
+        keep.append(pointer)
+        return ctypes.cast(pointer, ctypes.c_void_p).value
+    array = np.frombuffer(data, dtype=np.uint8)  # any contiguous buffer, read-only too
+    keep.append(array)
+    return array.__array_interface__["data"][0]
 
 
 def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
@@ -95,3 +115,25 @@ def identify(path: str, address: int, expected: bytes) -> ProcessMemory | None:
         except OSError:
             continue
     return matches[0] if len(matches) == 1 else None
+
+
+def tighten_timer_slack(pid: int, slack_ns: int = 1) -> int:
+    """Give every thread of ``pid`` a minimal timer slack; returns how many were changed.
+
+    umockdev's preload ends every forwarded ioctl with ``usleep(0)``, which sleeps for the
+    thread's timer slack (50 us by default): several times per transfer, time a real USB
+    device never costs its host. Threads the client starts later inherit the slack of the
+    thread that starts them.
+    """
+    changed = 0
+    try:
+        threads = [task.name for task in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return 0
+    for thread in threads:
+        try:  # /proc/<thread id> reaches a thread like a process
+            Path(f"/proc/{thread}/timerslack_ns").write_text(str(slack_ns))
+            changed += 1
+        except OSError:
+            continue  # not permitted here (needs CAP_SYS_NICE for another process), or gone
+    return changed

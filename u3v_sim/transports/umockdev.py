@@ -32,7 +32,8 @@ from gi.repository import GLib, UMockdev  # noqa: E402
 from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
-from .process_memory import ProcessMemory, identify, processes_with_open  # noqa: E402
+from .process_memory import (ProcessMemory, identify, processes_with_open,  # noqa: E402
+                             tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
@@ -127,6 +128,8 @@ class UmockdevDevice:
         self.clock = clock
         self.on_activity = on_activity
         self.direct_memory = direct_memory
+        # When the pacing loop next wakes by itself (it sets this under the lock).
+        self.loop_deadline = float("-inf")
         self.clients: dict[object, _Client] = {}
         self.handler = UsbfsHandler(self)
         self.devnode = f"/dev/bus/usb/{busnum:03d}/{devnum:03d}"
@@ -205,7 +208,9 @@ class UmockdevDevice:
             if self.gone:
                 client.complete(-1, errno.ENODEV)
                 return True
-            state = self.clients.setdefault(client, _Client())
+            state = self.clients.get(client)
+            if state is None:
+                state = self.clients[client] = _Client()
             result = self._dispatch(request, arg, client, state)
             if result is None:
                 log.debug("unhandled usbfs ioctl %s", usbfs.NAMES.get(request, hex(request)))
@@ -318,10 +323,11 @@ class UmockdevDevice:
         state.urbs[address] = _Urb(transfer, address, buffer_address, control, urb, buffer)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
-        # Wake the pacing loop when a command may have changed the camera's schedule, a frame
-        # waits to be rendered ahead, or an IN transfer waits for data due later (the loop
-        # must be up at that time).
-        if not is_in or not transfer.done \
+        # Wake the pacing loop when the camera now has something to do before the loop would
+        # wake anyway (a command changed its schedule, an ack is pending), or a frame waits to
+        # be rendered ahead.
+        due = self.device.next_deadline()
+        if (due is not None and due < self.loop_deadline) \
                 or self.device.camera.stream_channel.needs_preparation():
             self.on_activity()
         return True
@@ -332,6 +338,8 @@ class UmockdevDevice:
         memory = identify(str(self.pipe.path), address, head) \
             if self.direct_memory and self.pipe is not None else None
         self.stats["clients_direct" if memory else "clients_socket"] += 1
+        if memory is not None:
+            tighten_timer_slack(memory.pid)
         log.debug("client memory: %s", f"direct (pid {memory.pid})" if memory
                   else "through umockdev")
         return memory
