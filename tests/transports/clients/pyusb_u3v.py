@@ -94,6 +94,7 @@ def main() -> None:
         "serial": string(host, ABRM.SERIAL_NUMBER),
         "capability": hex(host.u64(ABRM.DEVICE_CAPABILITY)),
         "max_cmd": host.u32(SBRM.BASE + SBRM.MAX_COMMAND_TRANSFER_LENGTH),
+        "timer_slack_ns": int(Path("/proc/self/timerslack_ns").read_text()),
     }
     mode = sys.argv[1] if len(sys.argv) > 1 else "info"
     if mode == "grab":
