@@ -24,9 +24,9 @@ def main() -> None:
     start = time.monotonic()
     while time.monotonic() - start < args.seconds:
         result = camera.RetrieveResult(5000, pylon.TimeoutHandling_ThrowException)
+        arrivals.append(time.monotonic())  # every frame delivered, succeeded or flagged
         if result.GrabSucceeded():
             completed += 1
-            arrivals.append(time.monotonic())
         else:
             failed += 1
             errors[result.ErrorDescription] = errors.get(result.ErrorDescription, 0) + 1

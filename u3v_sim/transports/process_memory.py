@@ -38,12 +38,16 @@ class ProcessMemory:
 
     MAX_PIECES = 8
     SMALL_READ = 4096
+    SMALL_WRITE = 64  # pieces up to this size are staged in one scratch buffer
 
     def __init__(self, pid: int):
         self.pid = pid
         self._small = ctypes.create_string_buffer(self.SMALL_READ)
         self._local = (_IoVec * self.MAX_PIECES)()
         self._remote = (_IoVec * self.MAX_PIECES)()
+        self._scratch = bytearray(self.SMALL_WRITE * self.MAX_PIECES)
+        self._scratch_view = (ctypes.c_char * len(self._scratch)).from_buffer(self._scratch)
+        self._scratch_address = ctypes.addressof(self._scratch_view)
 
     def read(self, address: int, length: int) -> bytes:
         buffer = self._small if length <= self.SMALL_READ else ctypes.create_string_buffer(length)
@@ -54,15 +58,21 @@ class ProcessMemory:
 
     def write(self, pieces: Sequence[tuple[int, bytes | memoryview]]) -> None:
         """Write each (address, data) piece, all in one system call."""
-        keep, count, total = [], 0, 0
+        keep, count, total, staged = [], 0, 0, 0
         for address, data in pieces:
-            if not len(data):
+            size = len(data)
+            if not size:
                 continue
             if count == self.MAX_PIECES:
                 raise ValueError(f"at most {self.MAX_PIECES} pieces at once")
-            self._local[count].base, self._local[count].length = _address(data, keep), len(data)
-            self._remote[count].base, self._remote[count].length = address, len(data)
-            count, total = count + 1, total + len(data)
+            if size <= self.SMALL_WRITE:
+                self._scratch[staged:staged + size] = data
+                local, staged = self._scratch_address + staged, staged + size
+            else:
+                local = _address(data, keep)
+            self._local[count].base, self._local[count].length = local, size
+            self._remote[count].base, self._remote[count].length = address, size
+            count, total = count + 1, total + size
         if count:
             self._check(_libc.process_vm_writev(self.pid, self._local, count, self._remote,
                                                 count, 0), total)
@@ -79,10 +89,6 @@ class ProcessMemory:
 def _address(data: bytes | memoryview, keep: list) -> int:
     """Where ``data``'s bytes are, without copying them (``keep`` holds what must outlive
     the system call)."""
-    if isinstance(data, bytes):
-        pointer = ctypes.c_char_p(data)
-        keep.append(pointer)
-        return ctypes.cast(pointer, ctypes.c_void_p).value
     array = np.frombuffer(data, dtype=np.uint8)  # any contiguous buffer, read-only too
     keep.append(array)
     return array.__array_interface__["data"][0]

@@ -14,6 +14,7 @@ URB is ready to reap and drained (writable: POLLOUT) while one is, so idle clien
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import struct
@@ -38,7 +39,7 @@ from .process_memory import (ProcessMemory, identify, processes_with_open,  # no
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
 USB_MAJOR = 189
-_PIPE_FILL = bytes(1 << 16)  # a pipe's default capacity: one write fills it
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 @dataclass
@@ -61,13 +62,17 @@ class _Client:
 
 
 class ReadinessPipe:
-    """The device node as a FIFO whose writability says "a URB is ready to reap"."""
+    """The device node as a FIFO whose writability says "a URB is ready to reap".
+
+    Its capacity is one page, and a pipe with no free page is not writable: one byte in it
+    makes the node unwritable, reading that byte makes it writable again."""
 
     def __init__(self, path: Path):
         self.path = path
         path.unlink(missing_ok=True)
         os.mkfifo(path, 0o666)
         self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        fcntl.fcntl(self.fd, F_SETPIPE_SZ, os.sysconf("SC_PAGE_SIZE"))
         self.ready = True
         self.set_ready(False)
 
@@ -75,14 +80,10 @@ class ReadinessPipe:
         if ready == self.ready:
             return
         self.ready = ready
-        try:
-            while True:  # fill to make it unwritable, drain to make it writable
-                if ready:
-                    os.read(self.fd, 1 << 16)
-                else:
-                    os.write(self.fd, _PIPE_FILL)
-        except BlockingIOError:
-            pass
+        if ready:
+            os.read(self.fd, 1)
+        else:
+            os.write(self.fd, b"\0")
 
     def close(self) -> None:
         os.close(self.fd)
@@ -435,7 +436,7 @@ class UmockdevDevice:
 
 def _pointer(arg) -> int:
     """The ioctl's argument: an address in the client."""
-    return struct.unpack("<Q", bytes(arg.retrieve())[:8])[0]
+    return int.from_bytes(arg.retrieve()[:8], "little")
 
 
 class UmockdevTestbed:
