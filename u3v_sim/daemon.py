@@ -62,6 +62,10 @@ class CameraService:
     port: UmockdevDevice
     lock: threading.RLock
     wake: asyncio.Event
+    # Each camera renders in its own worker: one camera rebuilding its prepared frames (a
+    # fraction of a second) must not hold up another's stream.
+    renderer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="render"))
     rates: Rates = field(default_factory=Rates)
     rendering: bool = False
 
@@ -101,7 +105,6 @@ class Daemon:
         self.services: list[CameraService] = []
         self.testbed: UmockdevTestbed | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self.stopping = asyncio.Event()
         self._next_devnum = 2
 
@@ -135,7 +138,7 @@ class Daemon:
         worker, so the first frames of an acquisition are not late (any thread)."""
         with service.lock:
             settings = service.camera.frame_settings()
-        self.loop.call_soon_threadsafe(self.loop.run_in_executor, self.renderer,
+        self.loop.call_soon_threadsafe(self.loop.run_in_executor, service.renderer,
                                        service.camera.blocks.prepare, settings)
 
     def _new_port(self, service: CameraService) -> UmockdevDevice:
@@ -181,7 +184,7 @@ class Daemon:
                     record = service.camera.stream_channel.take_for_preparation()
                     service.rendering = record is not None
             if record is not None:
-                self.loop.run_in_executor(self.renderer, self._render, service, record)
+                self.loop.run_in_executor(service.renderer, self._render, service, record)
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             if timeout is not None:  # the loop's timers wake up to a millisecond late
                 timeout = max(0.0, timeout - PRECISE_WAKE_S)
@@ -296,5 +299,6 @@ class Daemon:
             for service in self.services:
                 service.port.unplug()
             runtime.remove_info()
-            self.renderer.shutdown(wait=False, cancel_futures=True)
+            for service in self.services:
+                service.renderer.shutdown(wait=False, cancel_futures=True)
             self.testbed.close()
