@@ -142,8 +142,12 @@ def round_trip() -> None:
     with Daemon() as daemon:
         report = run_json([PYTHON, str(CLIENTS / "readmem_latency.py"), "2000"], daemon.env, 120)
         idle = run_json([PYTHON, str(CLIENTS / "idle_wait.py"), "3.0"], daemon.env, 60)
+    floor = run_json([PYTHON, str(REPO / "scripts" / "umockdev_floor.py")],
+                     dict(os.environ), 120)
     print(f"GenCP READMEM (4 B) round trip through pyusb: p50 {report['p50_ms']:.3f} ms, "
-          f"p99 {report['p99_ms']:.3f} ms over {report['count']} reads")
+          f"p99 {report['p99_ms']:.3f} ms over {report['count']} reads; umockdev alone (a "
+          f"handler that answers at once): {floor['us_per_ioctl']:.0f} us per ioctl, x6 per "
+          f"round trip = {floor['us_per_ioctl'] * 6 / 1000:.2f} ms")
     print(f"client waiting 3 s on the stream endpoint: {idle['cpu_seconds'] * 1000:.0f} ms CPU")
 
 
