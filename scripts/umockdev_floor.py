@@ -11,7 +11,6 @@ Usage: umockdev_floor.py [--count N]  (prints JSON)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys

@@ -61,9 +61,25 @@ def test_a_vanished_process_is_reported_as_gone(child):
         ProcessMemory(process.pid).write([(address, b"x")])
 
 
-def test_the_client_is_found_by_its_open_node_and_its_memory(child):
+def test_the_only_process_with_the_node_open_is_the_client(child):
     process, address, node = child
     assert processes_with_open(node) == [process.pid]
-    found = identify(node, address, b"client memory: untouched")
+    found = identify(node, address, lambda: pytest.fail("no need to look at memory"))
     assert found is not None and found.pid == process.pid
-    assert identify(node, address, b"some other process's URB") is None
+
+
+def test_among_several_openers_the_client_is_told_by_its_memory(child, tmp_path):
+    process, address, node = child
+    other = subprocess.Popen([sys.executable, "-c", CHILD.replace("untouched", "elsewhere"),
+                              node], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        other_address = int(other.stdout.readline())
+        assert sorted(processes_with_open(node)) == sorted([process.pid, other.pid])
+        found = identify(node, address, lambda: b"client memory: untouched")
+        assert found is not None and found.pid == process.pid
+        found = identify(node, other_address, lambda: b"client memory: elsewhere")
+        assert found is not None and found.pid == other.pid
+        assert identify(node, address, lambda: b"nobody holds this URB!!!") is None
+    finally:
+        other.kill()
+        other.wait()

@@ -111,6 +111,14 @@ def test_a_waiting_client_stays_idle(daemon):
     assert report["cpu_seconds"] < 0.1, report  # the FIFO node keeps libusb asleep
 
 
+def test_urbs_pointing_nowhere_fail_with_efault_and_the_camera_serves_on(daemon):
+    report = daemon.client_json("bad_urbs.py")
+    assert report == {"claim": "ok", "urb_pointing_nowhere": "EFAULT",
+                      "buffer_pointing_nowhere": "EFAULT", "release": "ok"}
+    info = daemon.client_json("pyusb_u3v.py")
+    assert info["model"] == "acA4096-40um"
+
+
 def test_a_client_killed_mid_stream_leaves_the_camera_ready(daemon):
     import subprocess
     killed = subprocess.Popen([sys.executable, str(daemon_clients() / "pyusb_u3v.py"),

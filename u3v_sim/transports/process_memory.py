@@ -14,7 +14,7 @@ import ctypes
 import errno
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -109,14 +109,19 @@ def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
     return found
 
 
-def identify(path: str, address: int, expected: bytes) -> ProcessMemory | None:
-    """The one process that has ``path`` open and holds ``expected`` at ``address``, or None
-    when no single process can be told apart or its memory is out of reach."""
+def identify(path: str, address: int, expected: Callable[[], bytes]) -> ProcessMemory | None:
+    """The process behind a request about ``path``: the only other process that has it open,
+    or, when several have, the one that holds ``expected()`` at ``address``. None when no
+    single process can be told apart or its memory is out of reach."""
+    candidates = processes_with_open(path, exclude=(os.getpid(),))
+    if len(candidates) == 1:
+        return ProcessMemory(candidates[0])
+    wanted = expected() if candidates else b""
     matches = []
-    for pid in processes_with_open(path, exclude=(os.getpid(),)):
+    for pid in candidates:
         memory = ProcessMemory(pid)
         try:
-            if memory.read(address, len(expected)) == expected:
+            if memory.read(address, len(wanted)) == wanted:
                 matches.append(memory)
         except OSError:
             continue

@@ -107,6 +107,13 @@ class UsbfsHandler(UMockdev.IoctlBase):
             log.info("client process vanished during an ioctl")
             self.port.client_died(client)
             return True
+        except OSError as error:
+            if error.errno != errno.EFAULT:
+                raise
+            # A pointer into nowhere: the kernel's copy from or to the client would fail.
+            log.info("client passed an address it cannot access: %s", error)
+            client.complete(-1, errno.EFAULT)
+            return True
         except Exception:  # never let a bug kill umockdev's thread: the call fails instead
             log.exception("usbfs ioctl failed")
             client.complete(-1, errno.EIO)
@@ -288,14 +295,14 @@ class UmockdevDevice:
     def _submit(self, arg, client, state: _Client) -> bool:
         address = _pointer(arg)
         urb = None
+        if not state.identified:
+            state.identified = True
+            state.memory = self._direct_memory(address, arg)
         if state.memory is not None:
             head = state.memory.read(address, usbfs.URB_SIZE)
         else:
             urb = arg.resolve(0, usbfs.URB_SIZE)
             head = bytes(urb.retrieve())
-            if not state.identified:
-                state.identified = True
-                state.memory = self._direct_memory(address, head)
         kind, endpoint, _status, _flags, buffer_address, length, _actual = \
             usbfs.URB_HEAD.unpack_from(head)
         if kind not in (usbfs.URB_TYPE_CONTROL, usbfs.URB_TYPE_BULK, usbfs.URB_TYPE_INTERRUPT) \
@@ -333,10 +340,12 @@ class UmockdevDevice:
             self.on_activity()
         return True
 
-    def _direct_memory(self, address: int, head: bytes) -> ProcessMemory | None:
-        """The client's process, found by the URB it just submitted, if its memory is ours
-        to read and write."""
-        memory = identify(str(self.pipe.path), address, head) \
+    def _direct_memory(self, address: int, arg) -> ProcessMemory | None:
+        """The client's process, if its memory is ours to read and write; when several
+        processes have the node open, the one holding the URB it just submitted."""
+        def urb_through_umockdev() -> bytes:
+            return bytes(arg.resolve(0, usbfs.URB_SIZE).retrieve())
+        memory = identify(str(self.pipe.path), address, urb_through_umockdev) \
             if self.direct_memory and self.pipe is not None else None
         self.stats["clients_direct" if memory else "clients_socket"] += 1
         if memory is not None:
