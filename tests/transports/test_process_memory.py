@@ -2,8 +2,10 @@
 usbfs would copy a URB's data and status."""
 
 import errno
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +85,19 @@ def test_among_several_openers_the_client_is_told_by_its_memory(child, tmp_path)
     finally:
         other.kill()
         other.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a probe as another user")
+def test_a_process_out_of_reach_is_not_taken_for_the_client(child):
+    """Without the right to read another process's memory (another user, no CAP_SYS_PTRACE),
+    the transport must fall back to umockdev's socket rather than fail every URB."""
+    process, address, node = child
+    dropped = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+         "--bounding-set=-all", sys.executable, "-c",
+         "import sys; from u3v_sim.transports.process_memory import ProcessMemory;"
+         f"print(ProcessMemory({process.pid}).reachable({address}))"],
+        capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    assert dropped.stdout.strip() == "False", dropped.stderr
+    assert ProcessMemory(process.pid).reachable(address)
+    assert ProcessMemory(process.pid).reachable(8)  # reachable, the address is just bad

@@ -77,6 +77,14 @@ class ProcessMemory:
             self._check(_libc.process_vm_writev(self.pid, self._local, count, self._remote,
                                                 count, 0), total)
 
+    def reachable(self, address: int) -> bool:
+        """Whether this process's memory is ours to access (``address`` may still be bad)."""
+        try:
+            self.read(address, 1)
+        except OSError as error:
+            return error.errno == errno.EFAULT
+        return True
+
     @staticmethod
     def _check(moved: int, expected: int) -> None:
         if moved < 0:
@@ -115,7 +123,8 @@ def identify(path: str, address: int, expected: Callable[[], bytes]) -> ProcessM
     single process can be told apart or its memory is out of reach."""
     candidates = processes_with_open(path, exclude=(os.getpid(),))
     if len(candidates) == 1:
-        return ProcessMemory(candidates[0])
+        memory = ProcessMemory(candidates[0])
+        return memory if memory.reachable(address) else None
     wanted = expected() if candidates else b""
     matches = []
     for pid in candidates:

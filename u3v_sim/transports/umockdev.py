@@ -107,16 +107,14 @@ class UsbfsHandler(UMockdev.IoctlBase):
             log.info("client process vanished during an ioctl")
             self.port.client_died(client)
             return True
-        except OSError as error:
-            if error.errno != errno.EFAULT:
-                raise
-            # A pointer into nowhere: the kernel's copy from or to the client would fail.
-            log.info("client passed an address it cannot access: %s", error)
-            client.complete(-1, errno.EFAULT)
-            return True
-        except Exception:  # never let a bug kill umockdev's thread: the call fails instead
-            log.exception("usbfs ioctl failed")
-            client.complete(-1, errno.EIO)
+        except Exception as error:  # never let a bug kill umockdev's thread: the call fails
+            if isinstance(error, OSError) and error.errno == errno.EFAULT:
+                # A pointer into nowhere: the kernel's copy from or to the client would fail.
+                log.info("client passed an address it cannot access: %s", error)
+                client.complete(-1, errno.EFAULT)
+            else:
+                log.exception("usbfs ioctl failed")
+                client.complete(-1, errno.EIO)
             return True
 
     def do_client_vanished(self, client) -> None:
