@@ -4,7 +4,9 @@ camera as a USB device on a machine without USB.
 The daemon owns a ``UMockdev.Testbed`` (a fake /sys and /dev). A client started with
 ``LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR=<testbed>`` finds the device in sysfs and
 its usbfs ioctls arrive here, in umockdev's worker thread, which only moves bytes between URBs
-and the sans-I/O ``U3VUsbDevice``. Frame rendering and pacing run elsewhere.
+and the sans-I/O ``U3VUsbDevice``. Frame rendering and pacing run elsewhere. URB data is copied
+straight from and to the client's memory where the system permits (``process_memory``), as
+the kernel's usbfs would; otherwise it travels through umockdev's socket.
 
 umockdev makes device nodes regular files, which always poll ready, so a waiting libusb client
 would spin on REAPURBNDELAY. The node is replaced by a FIFO kept full (not writable) while no
@@ -217,11 +219,13 @@ class UmockdevDevice:
             state = self.clients.get(client)
             if state is None:
                 state = self.clients[client] = _Client()
-            result = self._dispatch(request, arg, client, state)
-            if result is None:
-                log.debug("unhandled usbfs ioctl %s", usbfs.NAMES.get(request, hex(request)))
-                client.complete(-1, errno.ENOTTY)
-            self._update_readiness()
+            try:
+                result = self._dispatch(request, arg, client, state)
+                if result is None:
+                    log.debug("unhandled usbfs ioctl %s", usbfs.NAMES.get(request, hex(request)))
+                    client.complete(-1, errno.ENOTTY)
+            finally:
+                self._update_readiness()
         return True
 
     def _dispatch(self, request: int, arg, client, state: _Client):
