@@ -268,10 +268,14 @@ class Daemon:
         self.loop = asyncio.get_running_loop()
         self.testbed = UmockdevTestbed()
         for config in self.config.cameras:
-            service = self._new_service(config)
-            self.services.append(service)
+            self.services.append(self._new_service(config))
+        # A camera appears on the bus once it has booted: its first frames must not wait
+        # for the frame generator's prebuilt data.
+        await asyncio.gather(*(self.loop.run_in_executor(
+            s.renderer, s.camera.blocks.prepare, s.camera.frame_settings())
+            for s in self.services))
+        for service in self.services:
             service.port.plug()
-            self._prepare_frames(service)
         runtime.runtime_dir().mkdir(parents=True, exist_ok=True)
         runtime.socket_path().unlink(missing_ok=True)
         server = await asyncio.start_unix_server(self.handle_control, runtime.socket_path())
