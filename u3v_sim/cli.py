@@ -155,9 +155,16 @@ def env() -> None:
 
 
 @main.command()
-def status() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Everything the daemon reports, as JSON (dropped frames by cause, transport "
+                   "counters, trailer lateness).")
+def status(as_json: bool) -> None:
     """Cameras, clients, frame rate, throughput and dropped frames of the running daemon."""
     reply = _request({"command": "status"})
+    if as_json:
+        import json
+        click.echo(json.dumps(reply, indent=2))
+        return
     for cam in reply["cameras"]:
         click.echo(f"{cam['serial']} {cam['devnode']} {'plugged' if cam['plugged'] else 'unplugged'}"
                    f" clients={cam['clients']} acquiring={cam['acquiring']} "

@@ -103,6 +103,11 @@ def test_status_reports_cameras_and_traffic(daemon):
     assert out.startswith("40012345 /dev/bus/usb/002/")
     assert re.search(r"sent=\d+", out)
     assert daemon.cli("env").startswith("export UMOCKDEV_DIR=")
+    import json
+    camera = json.loads(daemon.cli("status", "--json"))["cameras"][0]
+    assert camera["serial"] == "40012345" and camera["frames_sent"] > 0
+    assert {"dropped_buffer_full", "dropped_not_streaming"} <= camera.keys()
+    assert camera["transport"]["clients_direct"] > 0  # earlier clients' memory was reachable
 
 
 def test_a_waiting_client_stays_idle(daemon):
