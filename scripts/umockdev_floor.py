@@ -20,7 +20,9 @@ import gi
 gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
-GET_SPEED = 0x551F
+from u3v_sim.transports.umockdev import PRELOAD_LIBRARY  # noqa: E402
+from u3v_sim.transports.usbfs import GET_SPEED  # noqa: E402
+
 CLIENT = """
 import ctypes, json, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -53,9 +55,10 @@ def main() -> None:
                             "E: DEVTYPE=usb_device\nE: BUSNUM=001\nE: DEVNUM=002\n"
                             "A: busnum=1\\n\nA: devnum=2\\n\n")
     env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir(),
-               LD_PRELOAD="libumockdev-preload.so.0")
+               LD_PRELOAD=PRELOAD_LIBRARY)
     out = subprocess.run([sys.executable, "-c", CLIENT, node, str(args.count)], env=env,
                          capture_output=True, text=True, timeout=120, check=True)
+    del testbed  # its finalizer removes the fake /sys and /dev
     print(out.stdout.strip().splitlines()[-1])
 
 

@@ -136,10 +136,13 @@ class Daemon:
     def _prepare_frames(self, service: CameraService) -> None:
         """Build the frame generator's prebuilt data for the current settings in the render
         worker, so the first frames of an acquisition are not late (any thread)."""
+        self.loop.call_soon_threadsafe(self._prepare, service)
+
+    def _prepare(self, service: CameraService) -> asyncio.Future:
         with service.lock:
             settings = service.camera.frame_settings()
-        self.loop.call_soon_threadsafe(self.loop.run_in_executor, service.renderer,
-                                       service.camera.blocks.prepare, settings)
+        return self.loop.run_in_executor(service.renderer, service.camera.blocks.prepare,
+                                         settings)
 
     def _new_port(self, service: CameraService) -> UmockdevDevice:
         devnum, self._next_devnum = self._next_devnum, self._next_devnum + 1
@@ -271,9 +274,7 @@ class Daemon:
             self.services.append(self._new_service(config))
         # A camera appears on the bus once it has booted: its first frames must not wait
         # for the frame generator's prebuilt data.
-        await asyncio.gather(*(self.loop.run_in_executor(
-            s.renderer, s.camera.blocks.prepare, s.camera.frame_settings())
-            for s in self.services))
+        await asyncio.gather(*(self._prepare(s) for s in self.services))
         for service in self.services:
             service.port.plug()
         runtime.runtime_dir().mkdir(parents=True, exist_ok=True)
