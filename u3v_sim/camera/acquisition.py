@@ -133,6 +133,24 @@ class Acquisition:
             self._start_exposure()
         self._schedule_free_run()
 
+    # -- a simulator that fell behind real time ----------------------------------------------
+
+    def frames_due_in(self, seconds: float) -> int:
+        """How many frames free run would start in the next ``seconds`` (0 when frames wait
+        for triggers: those arrive with their own time)."""
+        if not (self.acquiring and self._free_running()) or seconds <= 0:
+            return 0
+        timing = self.timing()
+        period_s = max(timing.period_us, timing.rate_limit_us) / 1e6
+        frames = int(seconds / period_s) if period_s > 0 else 0
+        return frames if self.burst_remaining is None else min(frames, self.burst_remaining)
+
+    def shift(self, delta_s: float) -> None:
+        """The scheduler postponed everything by ``delta_s``: move the times kept here too."""
+        self.next_start_allowed += delta_s
+        if self.exposing is not None:
+            self.exposing.start_time += delta_s
+
     # -- triggers --------------------------------------------------------------------------
 
     def software_trigger(self, selector: str) -> None:

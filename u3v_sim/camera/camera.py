@@ -25,6 +25,7 @@ from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, m
 from .feature_registers import feature_fields
 from .features import FeatureStore
 from .lines import DriveResult, Lines
+from .realtime import RealTimeLimit
 from .registers import RegisterSpace, Region
 from .scheduler import Scheduler
 from .stream_interface import CHUNK_TRAILER_SIZE, TRAILER_SIZE, StreamInterface
@@ -76,6 +77,9 @@ class Camera:
         self.thermal = Thermal(time=now)
         self.temperature_state = self.thermal.state()
         self.scheduler = Scheduler(now)
+        # Set by a driver on a real clock (the daemon): skip ahead instead of working through a
+        # backlog when far behind. None (a virtual clock): every action runs, exactly.
+        self.realtime: RealTimeLimit | None = None
         self.store = self._new_store(user_id)
         self._new_engine()
         self.stream = StreamInterface(self.payload_size, self.trailer_size)
@@ -103,10 +107,22 @@ class Camera:
         self.latched_timestamp = self.timestamp_ns()
 
     def advance(self, now: float) -> None:
-        """Run everything the camera does up to ``now``."""
+        """Run everything the camera does up to ``now`` (within ``self.realtime``'s limits
+        when set: see ``realtime.py``)."""
         self.thermal_check(now)
-        self.scheduler.run_until(now)
+        if self.realtime is None:
+            self.scheduler.run_until(now)
+        else:
+            self.realtime.advance(self.scheduler, now, self._skipped_ahead)
         self.now = now
+
+    def _skipped_ahead(self, lag_s: float) -> int:
+        """The scheduler postponed everything by ``lag_s``: the frames free run would have
+        started meanwhile are lost (cause daemon_overload)."""
+        frames = self.acquisition.frames_due_in(lag_s)
+        self.acquisition.shift(lag_s)
+        self.stream_channel.stats.frames_dropped_daemon_overload += frames
+        return frames
 
     def next_deadline(self) -> float | None:
         """When the camera next has something to do, or more of a frame to send."""

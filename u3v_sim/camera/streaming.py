@@ -8,6 +8,12 @@ the maximum packet size). A device transfer longer than the host buffer, where t
 not a multiple of the packet size, overflows. Frames wait in the camera's buffer memory while
 the host does not read; when it is full, new frames are dropped and counted, as a real camera
 does, never buffered without bound.
+
+The camera buffer is bounded twice, as a real camera's frame memory is: in bytes
+(``DEVICE_BUFFER_BYTES``) and in frames (``DEVICE_BUFFER_FRAMES``, the number of on-camera
+frame buffers). A frame occupies the buffer from the end of its exposure until its trailer
+has gone out (or it is discarded). Every operation on the frame path is O(1): the buffered
+frames and bytes are running totals, never sums over the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ from .stream_interface import StreamInterface
 MAX_PACKET_SIZE = 1024
 # Frame memory of the camera (chosen: the real camera's buffer size is not published).
 DEVICE_BUFFER_BYTES = 64 * 1024 * 1024
+# Frame buffers of the camera. Chosen: Basler publishes no image-buffer figure for the ace USB
+# (its spec tables list none; FLIR Blackfly S publishes 240 MB, Teledyne DALSA Linea 256 MB
+# as one block, neither a frame count). 128 buffers hold 7 full frames' worth of the 64 MiB
+# at the default ROI (the byte bound decides there) and keep a small-ROI stream at 1000 fps
+# within 128 ms of real time, as a fixed set of buffer descriptors in camera memory would.
+DEVICE_BUFFER_FRAMES = 128
 
 
 class TransferOverflow(Exception):
@@ -35,10 +47,14 @@ class TransferOverflow(Exception):
 
 @dataclass
 class StreamStats:
+    """Counters of the stream channel; drops by cause: the camera buffer full (bytes or
+    frames), the stream not enabled, the simulator too slow to produce them in real time
+    (``frames_dropped_daemon_overload``, counted by ``Camera`` when it skips ahead)."""
     frames_queued: int = 0
     frames_sent: int = 0
     frames_dropped_buffer_full: int = 0
     frames_dropped_not_streaming: int = 0
+    frames_dropped_daemon_overload: int = 0
     frames_aborted: int = 0
     bytes_sent: int = 0
     transfers: int = 0
@@ -88,39 +104,64 @@ def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterf
 
 
 class StreamChannel:
+    """The camera's frame buffer and the stream endpoint's data (see the module docstring).
+
+    ``buffer_bytes`` and ``buffer_frames`` bound the frames held; ``payload_bytes(record)``
+    gives a frame's size in that memory (read once when the frame enters, once when it
+    leaves: the record's settings never change).
+    """
+
     def __init__(self, interface: StreamInterface,
                  build_block: Callable[[FrameRecord], Block],
                  payload_bytes: Callable[[FrameRecord], int],
-                 buffer_bytes: int = DEVICE_BUFFER_BYTES):
+                 buffer_bytes: int = DEVICE_BUFFER_BYTES,
+                 buffer_frames: int = DEVICE_BUFFER_FRAMES):
         self.interface = interface
         self.build_block = build_block
         self.payload_bytes = payload_bytes
         self.buffer_bytes = buffer_bytes
+        self.buffer_frames = buffer_frames
         self.queue: deque[FrameRecord] = deque()
         self.current: Block | None = None
         self.prepared: Block | None = None
         self.preparing: FrameRecord | None = None
         self.stats = StreamStats()
+        # Running totals of what the buffer holds (queue, preparing, prepared and current).
+        self._held_frames = 0
+        self._held_bytes = 0
         # How late each frame's trailer went out after its readout ended (seconds, recent).
         self.lateness: deque[float] = deque(maxlen=1000)
 
     @property
     def buffered_bytes(self) -> int:
-        held = [*self.queue, *(b.record for b in (self.current, self.prepared) if b),
-                *([self.preparing] if self.preparing else [])]
-        return sum(self.payload_bytes(r) for r in held)
+        """Bytes of frame data in the camera buffer (O(1))."""
+        return self._held_bytes
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames in the camera buffer, the one being sent included (O(1))."""
+        return self._held_frames
 
     def push(self, record: FrameRecord) -> bool:
-        """A frame finished readout; False if it was dropped."""
+        """A frame finished exposure; False if it was dropped (counted by cause)."""
         if not self.interface.enabled:
             self.stats.frames_dropped_not_streaming += 1
             return False
-        if self.buffered_bytes + self.payload_bytes(record) > self.buffer_bytes:
+        size = self.payload_bytes(record)
+        if (self._held_frames >= self.buffer_frames
+                or self._held_bytes + size > self.buffer_bytes):
             self.stats.frames_dropped_buffer_full += 1
             return False
         self.queue.append(record)
+        self._held_frames += 1
+        self._held_bytes += size
         self.stats.frames_queued += 1
         return True
+
+    def _release(self, record: FrameRecord) -> None:
+        """A frame left the buffer (sent, or lost)."""
+        self._held_frames -= 1
+        self._held_bytes -= self.payload_bytes(record)
 
     # Building a block renders the frame (milliseconds): a transport may do it ahead, outside
     # its I/O thread, with take_for_preparation() / finish_preparation().
@@ -141,6 +182,7 @@ class StreamChannel:
         self.preparing = None
         if block is None:
             self.stats.frames_aborted += 1
+            self._release(record)
         else:
             self.prepared = block
 
@@ -160,7 +202,13 @@ class StreamChannel:
             if self.prepared is not None:
                 self.current, self.prepared = self.prepared, None
             elif self.queue and self.preparing is None:
-                self.current = self.build_block(self.queue.popleft())
+                record = self.queue.popleft()
+                try:
+                    self.current = self.build_block(record)
+                except Exception:
+                    self.stats.frames_aborted += 1
+                    self._release(record)
+                    raise
             else:
                 return None
         block = self.current
@@ -190,6 +238,7 @@ class StreamChannel:
             if block.index == len(block.transfers):
                 self.stats.frames_sent += 1
                 self.lateness.append(now - block.record.readout_end)
+                self._release(block.record)
                 self.current = None
 
     def reset(self) -> None:
@@ -198,3 +247,4 @@ class StreamChannel:
         self.stats.frames_aborted += len(self.queue) + sum(x is not None for x in held)
         self.queue.clear()
         self.current = self.prepared = self.preparing = None
+        self._held_frames = self._held_bytes = 0
