@@ -6,6 +6,8 @@ the current time ``now`` (seconds, any monotonic origin); the camera never looks
 
 from __future__ import annotations
 
+import difflib
+import re
 import struct
 from collections import deque
 from functools import lru_cache
@@ -14,15 +16,17 @@ from pathlib import Path
 from u3v_features import acA4096_40um as table
 from u3v_features.bootstrap import ABRM, FEATURE_BASE, FEATURE_LIMIT
 from u3v_features.layout import Layout, build_layout
+from u3v_features.model import BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Feature
 from u3v_features.xmlgen import build_xml, build_zip
 
 from ..protocol import event as ep
+from ..protocol.gencp import ProtocolError
 from . import timing
 from .acquisition import Acquisition, FrameRecord
 from .blocks import BlockBuilder
 from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, manifest_region,
                         sbrm_region)
-from .feature_registers import feature_fields
+from .feature_registers import encode, feature_fields
 from .features import FeatureStore
 from .lines import DriveResult, Lines
 from .realtime import RealTimeLimit
@@ -31,7 +35,7 @@ from .scheduler import Scheduler
 from .stream_interface import CHUNK_TRAILER_SIZE, TRAILER_SIZE, StreamInterface
 from .streaming import StreamChannel
 from .thermal import Thermal
-from .user_sets import UserSetStorage
+from .user_sets import UserSetStorage, check_sets
 
 # How long the device is busy with slow commands (hosts get a PENDING_ACK meanwhile). Chosen.
 USER_SET_SAVE_S = 0.25
@@ -39,6 +43,47 @@ USER_SET_LOAD_S = 0.15
 DEVICE_RESET_S = 0.20
 # Event packets waiting for the host on the event endpoint (older ones are dropped).
 EVENT_QUEUE_LENGTH = 256
+
+
+class FeatureWriteError(ValueError):
+    """A by-name write the camera refuses (``Camera.write_feature``); the message names the
+    feature, the value and why."""
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _coerce(f: Feature, value: object, shown: str) -> object:
+    """``value`` as the Python value of a feature of f's kind, or FeatureWriteError."""
+    def refuse(expected: str):
+        raise FeatureWriteError(f"{shown}: {f.name} is {f.kind}, {expected}")
+    if f.kind == INTEGER:
+        if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            refuse("give an integer (or a decimal string)")
+        return value
+    if f.kind == FLOAT:
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            refuse("give a number (or a decimal string)")
+        return float(value)
+    if f.kind == BOOLEAN:
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+            return value.strip().lower() in ("true", "1")
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return bool(value)
+        refuse("give true or false")
+    names = [e.name for e in f.entries]
+    if f.kind == ENUMERATION:
+        if not isinstance(value, str) or value not in names:
+            refuse(f"give one of {', '.join(names)}")
+        return value
+    if not isinstance(value, str) or "\0" in value:
+        refuse("give a text without NUL characters")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +115,7 @@ class Camera:
         self.events_dropped = 0
         self._event_request_id = 0
         self.user_sets = UserSetStorage(state_dir)
+        check_sets(self.user_sets, table.FEATURES, table.USER_SETS, table.USER_SET_FEATURES)
         self.device_configuration = StoredRegister(8, valid=lambda v: v == 0)
         self.u3vcp_configuration = StoredRegister(8)
         self.event_control = StoredRegister(4, valid=lambda v: v in (0, 1))
@@ -143,6 +189,67 @@ class Camera:
         busy = self.space.write(address, data)
         self.acquisition.settings_changed()
         return busy
+
+    def write_feature(self, name: str, value: object, now: float) -> object:
+        """Write a feature by name, as a host's GenApi would: ``value`` is coerced by the
+        feature's kind (Integer: int or decimal string; Float: number or decimal string;
+        Boolean: bool, 0/1 or "true"/"false"; Enumeration: an entry's name; String: str up to
+        the register's length), encoded as the register holds it and written through
+        ``write``, so the device's own checks (range, increment, writability, locks) and the
+        acquisition's reaction apply. Commands, read-only and chunk features are refused.
+
+        Returns the value the feature (current selector instance) holds afterwards; raises
+        FeatureWriteError naming the feature, the value and why."""
+        f = self.store.features.get(name)
+        if f is None:
+            close = difflib.get_close_matches(name, self.store.features, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise FeatureWriteError(f"{name}: the camera has no such feature{hint}")
+        shown = f"{name} = {value!r}"
+        if f.kind == COMMAND:
+            raise FeatureWriteError(f"{shown}: {name} is a command, not a setting")
+        register = self.layout.value_register(name)
+        if f.access == "RO" or f.chunk_id is not None or register is None:
+            raise FeatureWriteError(f"{shown}: {name} is read-only")
+        coerced = _coerce(f, value, shown)
+        if f.kind == INTEGER:  # encode() would wrap a number the register cannot hold
+            bits = register.length * 8
+            lowest, top = (-(1 << bits - 1), 1 << bits - 1) if register.signed else (0, 1 << bits)
+            if not lowest <= coerced < top:
+                raise FeatureWriteError(f"{shown}: outside {name}'s range "
+                                        f"{self.store.bound(name, 'min')}.."
+                                        f"{self.store.bound(name, 'max')}")
+        try:
+            data = encode(register, f, coerced)
+        except (struct.error, OverflowError):  # a float beyond a 4-byte register
+            raise FeatureWriteError(f"{shown}: outside {name}'s register") from None
+        if f.kind == STRING and len(coerced.encode()) > register.length:
+            raise FeatureWriteError(f"{shown}: longer than {register.length} bytes (UTF-8)")
+        try:
+            self.write(register.address, data, now)
+        except ProtocolError as refusal:
+            why = str(refusal).removeprefix(f"{name}: ")
+            depends = [b for b in (f.minimum, f.maximum) if isinstance(b, str)]
+            hint = (f"; the range depends on {', '.join(depends)} (settings are written in "
+                    f"order)" if depends and "imum" in why else "")
+            raise FeatureWriteError(f"{shown}: {why} ({refusal.status.name}){hint}") from None
+        return self.store.get(name)
+
+    def apply_features(self, settings: dict[str, object], now: float) -> None:
+        """Write ``settings`` ({feature: value}) in order with ``write_feature``, then check
+        that no later write changed an earlier one (a smaller Width bound, CenterX forcing
+        OffsetX): the camera ends up with every value as given, or FeatureWriteError."""
+        written = []
+        for name, value in settings.items():
+            instance = self.store.current_instance(name) if name in self.store.features \
+                else None
+            written.append((name, instance, value, self.write_feature(name, value, now)))
+        for name, instance, value, held in written:
+            now_held = self.store.get(name, instance)
+            if now_held != held:
+                raise FeatureWriteError(
+                    f"{name} = {value!r}: a later setting changed it to {now_held!r} "
+                    f"(settings are written in order: move it after the ones it depends on)")
 
     # -- the outside world -------------------------------------------------------------------
 
