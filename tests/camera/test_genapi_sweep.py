@@ -86,7 +86,7 @@ def test_every_command_executes_and_completes(node_map, camera, host):
             assert n.is_done(), feature.name
             executed.add(feature.name)
     assert executed == {f.name for f in commands}
-    assert host.pending_acks_seen >= 3  # UserSetSave, UserSetLoad, DeviceReset are slow
+    assert host.pending_acks_seen >= 2  # UserSetSave and UserSetLoad are slow (DeviceReset acks at once)
 
 
 def raw_write(host, camera, feature: Feature, value) -> None:

@@ -78,3 +78,7 @@ class ControlChannel:
 
     def next_deadline(self) -> float | None:
         return None if self._pending is None else self._pending.due
+
+    def reset(self) -> None:
+        """Forget a command still being worked on (power lost)."""
+        self._pending = None

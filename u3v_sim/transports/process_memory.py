@@ -117,11 +117,13 @@ def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
     return found
 
 
-def identify(path: str, address: int, expected: Callable[[], bytes]) -> ProcessMemory | None:
-    """The process behind a request about ``path``: the only other process that has it open,
-    or, when several have, the one that holds ``expected()`` at ``address``. None when no
-    single process can be told apart or its memory is out of reach."""
-    candidates = processes_with_open(path, exclude=(os.getpid(),))
+def identify(path: str, address: int, expected: Callable[[], bytes],
+             exclude: Iterable[int] = ()) -> ProcessMemory | None:
+    """The process behind a request about ``path``: the only process besides ours and
+    ``exclude`` that has it open, or, when several have, the one that holds ``expected()`` at
+    ``address``. None when no single process can be told apart or its memory is out of
+    reach."""
+    candidates = processes_with_open(path, exclude=(os.getpid(), *exclude))
     if len(candidates) == 1:
         memory = ProcessMemory(candidates[0])
         return memory if memory.reachable(address) else None

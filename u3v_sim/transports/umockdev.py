@@ -9,14 +9,13 @@ straight from and to the client's memory where the system permits (``process_mem
 the kernel's usbfs would; otherwise it travels through umockdev's socket.
 
 umockdev makes device nodes regular files, which always poll ready, so a waiting libusb client
-would spin on REAPURBNDELAY. The node is replaced by a FIFO kept full (not writable) while no
-URB is ready to reap and drained (writable: POLLOUT) while one is, so idle clients sleep.
+would spin on REAPURBNDELAY; the node is replaced by a pseudo-terminal that polls like the
+kernel's node (``device_node``).
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import logging
 import os
 import struct
@@ -35,60 +34,38 @@ from gi.repository import GLib, UMockdev  # noqa: E402
 from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
+from .device_node import DeviceNode  # noqa: E402
 from .process_memory import (ProcessMemory, identify, processes_with_open,  # noqa: E402
                              tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
 USB_MAJOR = 189
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+FIRST_DEVNUM, LAST_DEVNUM = 2, 127
+# The transfer type of each endpoint (bmAttributes & 3): all of a U3V device's are bulk.
+ENDPOINT_TYPES = {ep: usbfs.ENDPOINT_XFER_BULK for ep in d.ENDPOINTS}
 
 
 @dataclass
 class _Urb:
     transfer: Transfer
     address: int         # of the client's struct usbdevfs_urb
-    buffer_address: int  # of its data buffer
+    buffer_address: int  # of its data buffer (a control URB's: its SETUP)
+    buffer_length: int   # what may be written there: never more (an IN transfer that gets
+    #                      more ends with -EOVERFLOW in the device)
     control: bool
+    memory: int          # charged to the usbfs memory budget until reaped
     urb: object = None     # without direct memory access: UMockdev.IoctlData of the URB
     buffer: object = None  # and of its data buffer, once resolved
 
 
-@dataclass
+@dataclass(eq=False)
 class _Client:
+    """One open file of the node (devio.c struct usb_dev_state)."""
     urbs: dict[int, _Urb] = field(default_factory=dict)   # by URB address in the client
     reapable: deque[int] = field(default_factory=deque)
-    claimed: set[int] = field(default_factory=set)
     memory: ProcessMemory | None = None  # direct access to the client's memory, if possible
     identified: bool = False             # whether its process was looked for
-
-
-class ReadinessPipe:
-    """The device node as a FIFO whose writability says "a URB is ready to reap".
-
-    Its capacity is one page, and a pipe with no free page is not writable: one byte in it
-    makes the node unwritable, reading that byte makes it writable again."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.unlink(missing_ok=True)
-        os.mkfifo(path, 0o666)
-        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        fcntl.fcntl(self.fd, F_SETPIPE_SZ, os.sysconf("SC_PAGE_SIZE"))
-        self.ready = True
-        self.set_ready(False)
-
-    def set_ready(self, ready: bool) -> None:
-        if ready == self.ready:
-            return
-        self.ready = ready
-        if ready:
-            os.read(self.fd, 1)
-        else:
-            os.write(self.fd, b"\0")
-
-    def close(self) -> None:
-        os.close(self.fd)
 
 
 class UsbfsHandler(UMockdev.IoctlBase):
@@ -124,27 +101,35 @@ class UsbfsHandler(UMockdev.IoctlBase):
 
 
 class UmockdevDevice:
-    """One camera on the testbed, at /dev/bus/usb/<bus>/<devnum>."""
+    """One camera on the testbed, at /dev/bus/usb/<bus>/<devnum>: the kernel's usbfs device
+    node (drivers/usb/core/devio.c) as far as a client can tell — the same checks and errno on
+    every ioctl, claims per open file, the usbfs memory limit, never more bytes into a buffer
+    than it holds, and on disconnect every pending URB completed (-ESHUTDOWN), still reapable,
+    the node hung up (POLLERR), every other ioctl -ENODEV."""
 
     def __init__(self, testbed: "UmockdevTestbed", device: U3VUsbDevice, busnum: int,
-                 devnum: int, lock: threading.RLock, clock: Callable[[], float],
-                 on_activity: Callable[[], None], direct_memory: bool = True):
+                 port: int, devnum: int, lock: threading.RLock, clock: Callable[[], float],
+                 on_submit: Callable[[], None], direct_memory: bool = True):
         self.testbed = testbed
         self.device = device
-        self.busnum, self.devnum = busnum, devnum
+        # The root hub port the camera is plugged into keeps its sysfs path across replugs;
+        # the device number is new at each enumeration.
+        self.busnum, self.port, self.devnum = busnum, port, devnum
         self.lock = lock
         self.clock = clock
-        self.on_activity = on_activity
+        # Called under the lock after each submit: the runner decides whether to wake its loop.
+        self.on_submit = on_submit
         self.direct_memory = direct_memory
-        # When the pacing loop next wakes by itself (it sets this under the lock).
-        self.loop_deadline = float("-inf")
         self.clients: dict[object, _Client] = {}
+        self.claims = usbfs.Claims(d.INTERFACE_ENDPOINTS)
         self.handler = UsbfsHandler(self)
         self.devnode = f"/dev/bus/usb/{busnum:03d}/{devnum:03d}"
         self.syspath: str | None = None
-        self.pipe: ReadinessPipe | None = None
+        self.node: DeviceNode | None = None
+        self.attached = False  # our handler answers the node's ioctl socket
         self.stats = {"ioctls": 0, "reap_empty": 0, "handler_s": 0.0, "reap_s": 0.0,
-                      "bytes_to_host": 0, "clients_direct": 0, "clients_socket": 0}
+                      "bytes_to_host": 0, "clients_direct": 0, "clients_socket": 0,
+                      "refused_busy": 0, "refused_memory": 0}
         self.gone = False   # unplugged: open handles fail as on real hardware
         self._dead_clients: list = []
         device.on_complete = self._completed
@@ -154,26 +139,35 @@ class UmockdevDevice:
     def plug(self) -> None:
         ident = self.device.identity
         self.testbed.tb.attach_ioctl(self.devnode, self.handler)
+        self.attached = True
         if not self.testbed.tb.add_from_string(self._udev_record(ident)):
             raise RuntimeError(f"umockdev refused the device record for {self.devnode}")
         self.syspath = "/sys" + self._device_path()
+        self.node = DeviceNode(Path(self.testbed.root) / self.devnode.lstrip("/"))
         self.testbed.tb.uevent(self.syspath, "add")  # hot-plug listeners see it arrive
-        self.pipe = ReadinessPipe(Path(self.testbed.root) / self.devnode.lstrip("/"))
 
     def unplug(self) -> None:
+        """The device leaves the bus: pending URBs complete with -ESHUTDOWN and stay
+        reapable (usb_hcd_flush_endpoint, then devio.c usbdev_remove), the node polls
+        POLLERR|POLLHUP, nobody can open it again. Clients still holding it open are served
+        (reaps) until they close it."""
         with self.lock:
             self.gone = True
             self.device.disconnect()
+            self._update_readiness()
+            if self.node:
+                self.node.hang_up()
+        if self.attached:
+            # Frees the listening socket; the open files' connections stay served.
+            self.testbed.tb.detach_ioctl(self.devnode)
+            self.attached = False
         if self.syspath:
             self.testbed.tb.uevent(self.syspath, "remove")
             self.testbed.tb.remove_device(self.syspath)
             self.syspath = None
-        if self.pipe:
-            self.pipe.close()
-            self.pipe = None
 
     def _device_path(self) -> str:
-        return f"/devices/pci0000:00/0000:00:14.0/usb{self.busnum}/{self.busnum}-{self.devnum - 1}"
+        return f"/devices/pci0000:00/0000:00:14.0/usb{self.busnum}/{self.busnum}-{self.port}"
 
     def _udev_record(self, ident: d.UsbIdentity) -> str:
         bus, dev = self.busnum, self.devnum
@@ -184,7 +178,7 @@ class UmockdevDevice:
             "bDeviceSubClass": "02", "bDeviceProtocol": "01", "bMaxPacketSize0": 9,
             "bNumConfigurations": 1, "bConfigurationValue": 1, "bNumInterfaces": " 3",
             "manufacturer": ident.manufacturer, "product": ident.model,
-            "serial": ident.serial, "devpath": dev - 1, "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
+            "serial": ident.serial, "devpath": self.port, "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
         }
         lines = [f"P: {self._device_path()}",
                  f"N: bus/usb/{bus:03d}/{dev:03d}",
@@ -213,13 +207,16 @@ class UmockdevDevice:
             log.debug("ioctl %s", usbfs.NAMES.get(request, hex(request)))
         with self.lock:
             self.stats["ioctls"] += 1
-            if self.gone:
-                client.complete(-1, errno.ENODEV)
-                return True
             state = self.clients.get(client)
             if state is None:
                 state = self.clients[client] = _Client()
             try:
+                if request in (usbfs.REAPURB, usbfs.REAPURBNDELAY):
+                    # devio.c usbdev_do_ioctl: reaping is allowed after a disconnect
+                    return self._reap(arg, client, state)
+                if self.gone:
+                    client.complete(-1, errno.ENODEV)
+                    return True
                 result = self._dispatch(request, arg, client, state)
                 if result is None:
                     log.debug("unhandled usbfs ioctl %s", usbfs.NAMES.get(request, hex(request)))
@@ -239,13 +236,14 @@ class UmockdevDevice:
             client.complete(ret, err)
             return True
 
+        def refused(err: int) -> bool:
+            return done(-1, err) if err else done()
+
         if request == usbfs.SUBMITURB:
             return self._submit(arg, client, state)
-        if request in (usbfs.REAPURB, usbfs.REAPURBNDELAY):
-            return self._reap(arg, client, state)
         if request == usbfs.DISCARDURB:
-            address = _pointer(arg)
-            urb = state.urbs.get(address)
+            urb = state.urbs.get(_pointer(arg))
+            # devio.c proc_unlinkurb: a URB that is not pending is -EINVAL
             if urb is None or not self.device.discard(urb.transfer):
                 return done(-1, errno.EINVAL)
             return done()
@@ -253,36 +251,35 @@ class UmockdevDevice:
             u32(usbfs.CAPABILITIES)
             return done()
         if request in (usbfs.CLAIMINTERFACE, usbfs.DISCONNECT_CLAIM):
-            interface = u32()
-            if interface not in d.INTERFACE_ENDPOINTS:
-                return done(-1, errno.EINVAL)
-            holders = [c for c, other in self.clients.items()
-                       if c is not client and interface in other.claimed]
-            if holders and not self._other_openers_alive():
-                # The kernel releases a dead process's claims; umockdev does not always notice
-                # a killed client, so a claim with no other live process behind it is stale.
-                for holder in holders:
-                    self._drop_client(holder)
-                    self._dead_clients.append(holder)
-                holders = []
-            if holders:
-                return done(-1, errno.EBUSY)
-            state.claimed.add(interface)
-            return done()
+            return refused(self._claim(client, u32()))
         if request == usbfs.RELEASEINTERFACE:
-            state.claimed.discard(u32())
-            return done()
+            interface = u32()
+            error = self.claims.release(client, interface)
+            if not error:  # devio.c proc_releaseinterface: its pending URBs are killed
+                self._kill_interface_urbs(state, interface)
+                self._interface_released(interface)
+            return refused(error)
         if request == usbfs.SETCONFIGURATION:
             value = struct.unpack("<i", bytes(arg.resolve(0, 4).retrieve()))[0]
+            if any(h is not client for h in self.claims.holders()):
+                return done(-1, errno.EBUSY)  # devio.c proc_setconfig: another's claim
             return done() if self.device.requests.set_configuration(max(value, 0)) \
                 else done(-1, errno.EINVAL)
         if request == usbfs.SETINTERFACE:
             interface, alternate = struct.unpack("<II", bytes(arg.resolve(0, 8).retrieve()))
+            error = self._check_interface(client, interface)
+            if error:
+                return done(-1, error)
             return done() if self.device.requests.set_interface(interface, alternate) \
                 else done(-1, errno.EINVAL)
         if request in (usbfs.CLEAR_HALT, usbfs.RESETEP):
             endpoint = u32() & 0xFF
+            error = self._check_endpoint(client, endpoint)
+            if error:
+                return done(-1, error)
             return done() if self.device.clear_halt(endpoint) else done(-1, errno.ENOENT)
+        if request == usbfs.CONTROL:
+            return self._control(arg, client)
         if request in (usbfs.GETDRIVER, usbfs.IOCTL):
             return done(-1, errno.ENODATA)  # no kernel driver bound to our interfaces
         if request == usbfs.CONNECTINFO:
@@ -294,52 +291,150 @@ class UmockdevDevice:
             return done()
         return None
 
+    # -- claims (devio.c claimintf, checkintf) -----------------------------------------------
+
+    def _claim(self, client, interface: int) -> int:
+        error = self.claims.claim(client, interface)
+        if error == errno.EBUSY and not self._other_openers_alive():
+            # The kernel releases a dead process's claims when its file closes; umockdev does
+            # not always notice a killed client, so a claim with no live process behind it is
+            # stale.
+            for holder in self.claims.holders() - {client}:
+                self._drop_client(holder)
+                self._dead_clients.append(holder)
+            error = self.claims.claim(client, interface)
+        if error == errno.EBUSY:
+            self.stats["refused_busy"] += 1
+        return error
+
+    def _check_interface(self, client, interface: int) -> int:
+        """devio.c checkintf: an interface used without a claim is claimed on the spot."""
+        if not self.device.requests.configured:
+            return errno.EHOSTUNREACH
+        return self._claim(client, interface)
+
+    def _check_endpoint(self, client, endpoint: int) -> int:
+        interface = usbfs.interface_of_endpoint(endpoint, d.INTERFACE_ENDPOINTS)
+        return -interface if interface < 0 else self._check_interface(client, interface)
+
+    def _interface_released(self, interface: int) -> None:
+        if interface == d.IF_CONTROL:
+            # Nobody reads this host's acks any more: a command's ack never read would have
+            # landed in the gone process's IN URB, so the next host must not get it.
+            self.device.flush_control()
+
+    # -- transfers ---------------------------------------------------------------------------
+
     def _submit(self, arg, client, state: _Client) -> bool:
         address = _pointer(arg)
-        urb = None
+        urb_data = None
         if not state.identified:
             state.identified = True
             state.memory = self._direct_memory(address, arg)
         if state.memory is not None:
             head = state.memory.read(address, usbfs.URB_SIZE)
         else:
-            urb = arg.resolve(0, usbfs.URB_SIZE)
-            head = bytes(urb.retrieve())
-        kind, endpoint, _status, _flags, buffer_address, length, _actual = \
-            usbfs.URB_HEAD.unpack_from(head)
-        if kind not in (usbfs.URB_TYPE_CONTROL, usbfs.URB_TYPE_BULK, usbfs.URB_TYPE_INTERRUPT) \
-                or length < 0:
-            client.complete(-1, errno.EINVAL)
-            return True
-        control = kind == usbfs.URB_TYPE_CONTROL
-        is_in = bool(endpoint & 0x80) and not control
-        # An IN buffer is written only when the URB is reaped (see _reap); an OUT or control
-        # transfer's data is needed now.
-        data, buffer = b"", None
-        if length and not is_in:
+            urb_data = arg.resolve(0, usbfs.URB_SIZE)
+            head = bytes(urb_data.retrieve())
+        urb = usbfs.Urb.parse(head)
+        control = urb.type == usbfs.URB_TYPE_CONTROL
+
+        control_buffer = None  # through umockdev: a control URB's buffer, resolved once
+
+        def read(offset: int, length: int) -> bytes:
             if state.memory is not None:
-                data = state.memory.read(buffer_address, length)
+                return state.memory.read(urb.buffer + offset, length)
+            return bytes(control_buffer.retrieve()[offset:offset + length])
+
+        setup = None
+        if control and urb.buffer and urb.length >= usbfs.SETUP_SIZE \
+                and not urb.endpoint & 0x7F:
+            if state.memory is None:
+                # umockdev resolves a pointer once (later resolves return the first block), and
+                # wLength is known only from the SETUP: take what any SETUP allows.
+                control_buffer = urb_data.resolve(
+                    usbfs.URB_BUFFER_OFFSET, min(urb.length, usbfs.SETUP_SIZE + 0xFFFF))
+            setup = read(0, usbfs.SETUP_SIZE)
+        error = usbfs.check_submit(urb, setup, d.INTERFACE_ENDPOINTS, ENDPOINT_TYPES)
+        if not error:
+            if control:
+                interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS)
+                if interface is not None:
+                    error = -interface if interface < 0 else self._check_interface(client,
+                                                                                   interface)
             else:
-                buffer = urb.resolve(usbfs.URB_BUFFER_OFFSET, length)
-                data = bytes(buffer.retrieve())
-        if control and len(data) >= 8 and data[0] & 0x80:
-            data = data[:8]  # an IN control transfer carries only its SETUP
+                error = self._check_endpoint(client, urb.endpoint)
+        if error:
+            client.complete(-1, error)
+            return True
+        if control:
+            w_length = int.from_bytes(setup[6:8], "little")
+            is_in = bool(setup[0] & 0x80) and w_length > 0
+            length = w_length
+        else:
+            is_in, length = bool(urb.endpoint & 0x80), urb.length
+        charge = usbfs.URB_OVERHEAD + length + (usbfs.SETUP_SIZE if control else 0)
+        if not self.testbed.memory.reserve(charge):
+            self.stats["refused_memory"] += 1
+            client.complete(-1, errno.ENOMEM)
+            return True
+        try:
+            data, buffer = b"", control_buffer
+            if control:
+                data = setup + (read(usbfs.SETUP_SIZE, length) if length and not is_in else b"")
+            elif length and not is_in:
+                # An IN buffer is written only when the URB is reaped (see _reap).
+                if state.memory is not None:
+                    data = state.memory.read(urb.buffer, length)
+                else:
+                    buffer = urb_data.resolve(usbfs.URB_BUFFER_OFFSET, length)
+                    data = bytes(buffer.retrieve())
+        except BaseException:
+            self.testbed.memory.release(charge)
+            raise
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", address, kind,
-                      endpoint, length, data[:24].hex())
-        transfer = Transfer(endpoint=endpoint, control=control,
-                            length=length - 8 if control else length, data=data,
+            log.debug("submit urb 0x%x type %d ep 0x%02x length %d data %s", address, urb.type,
+                      urb.endpoint, urb.length, data[:24].hex())
+        transfer = Transfer(endpoint=urb.endpoint, control=control, length=length, data=data,
                             owner=(client, address))
-        state.urbs[address] = _Urb(transfer, address, buffer_address, control, urb, buffer)
+        state.urbs[address] = _Urb(transfer, address, urb.buffer, length, control, charge,
+                                   urb_data, buffer)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
-        # Wake the pacing loop when the camera now has something to do before the loop would
-        # wake anyway (a command changed its schedule, an ack is pending), or a frame waits to
-        # be rendered ahead.
-        due = self.device.next_deadline()
-        if (due is not None and due < self.loop_deadline) \
-                or self.device.camera.stream_channel.needs_preparation():
-            self.on_activity()
+        self.on_submit()
+        return True
+
+    def _control(self, arg, client) -> bool:
+        """USBDEVFS_CONTROL (devio.c proc_control): a synchronous request on endpoint 0;
+        answers the bytes moved or a negative errno (a stall is -EPIPE)."""
+        transfer = arg.resolve(0, usbfs.CTRLTRANSFER.size)
+        request_type, request, value, index, length, _timeout, _data = \
+            usbfs.CTRLTRANSFER.unpack(bytes(transfer.retrieve()))
+        setup = struct.pack("<BBHHH", request_type, request, value, index, length)
+        interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS)
+        error = 0
+        if interface is not None:
+            error = -interface if interface < 0 else self._check_interface(client, interface)
+        if not error and length > usbfs.PAGE_SIZE:
+            error = errno.EINVAL
+        if error:
+            client.complete(-1, error)
+            return True
+        is_in = bool(request_type & 0x80)
+        out = b""
+        if length and not is_in:
+            out = bytes(transfer.resolve(usbfs.CTRLTRANSFER_DATA_OFFSET, length).retrieve())
+        result = self.device.requests.handle(setup, out)
+        if result.stall:
+            client.complete(-1, errno.EPIPE)
+            return True
+        if is_in:
+            answer = bytes(result.data[:length])
+            if answer:
+                transfer.resolve(usbfs.CTRLTRANSFER_DATA_OFFSET, len(answer)).update(0, answer)
+            client.complete(len(answer), 0)
+        else:
+            client.complete(length, 0)
         return True
 
     def _direct_memory(self, address: int, arg) -> ProcessMemory | None:
@@ -347,8 +442,8 @@ class UmockdevDevice:
         processes have the node open, the one holding the URB it just submitted."""
         def urb_through_umockdev() -> bytes:
             return bytes(arg.resolve(0, usbfs.URB_SIZE).retrieve())
-        memory = identify(str(self.pipe.path), address, urb_through_umockdev) \
-            if self.direct_memory and self.pipe is not None else None
+        memory = identify(self.node.tty, address, urb_through_umockdev, self.node.own_pids) \
+            if self.direct_memory and self.node is not None else None
         self.stats["clients_direct" if memory else "clients_socket"] += 1
         if memory is not None:
             tighten_timer_slack(memory.pid)
@@ -359,24 +454,28 @@ class UmockdevDevice:
     def _reap(self, arg, client, state: _Client) -> bool:
         if not state.reapable:
             self.stats["reap_empty"] += 1
-            client.complete(-1, errno.EAGAIN)
+            # devio.c proc_reapurbnonblock: nothing completed is -EAGAIN, or -ENODEV once gone
+            client.complete(-1, errno.ENODEV if self.gone else errno.EAGAIN)
             return True
         started = time.perf_counter()
         urb = state.urbs.pop(state.reapable.popleft())
+        self.testbed.memory.release(urb.memory)
         transfer = urb.transfer
-        result = transfer.result
+        # Never more than the buffer holds, whatever the device produced.
+        result = transfer.result[:urb.buffer_length]
+        actual_length = min(transfer.actual_length, urb.buffer_length)
         log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
-                  transfer.actual_length)
+                  actual_length)
         if state.memory is not None:
-            offset = 8 if urb.control else 0
+            offset = usbfs.SETUP_SIZE if urb.control else 0
             state.memory.write([
                 (urb.buffer_address + offset, result),
                 (urb.address + usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status)),
                 (urb.address + usbfs.URB_ACTUAL_LENGTH_OFFSET,
-                 struct.pack("<i", transfer.actual_length)),
+                 struct.pack("<i", actual_length)),
                 (_pointer(arg), struct.pack("<Q", urb.address))])
         else:
-            self._complete_through_umockdev(arg, urb)
+            self._complete_through_umockdev(arg, urb, result, actual_length)
         client.complete(0, 0)
         self.stats["bytes_to_host"] += len(result)
         transfer.result = b""  # release the view of the frame buffer
@@ -384,21 +483,28 @@ class UmockdevDevice:
         return True
 
     @staticmethod
-    def _complete_through_umockdev(arg, urb: _Urb) -> None:
+    def _complete_through_umockdev(arg, urb: _Urb, result, actual_length: int) -> None:
         transfer = urb.transfer
         # bytes: GI converts them to the C array in one copy (a memoryview goes item by item).
-        result = bytes(transfer.result)
+        result = bytes(result)
+        offset = usbfs.SETUP_SIZE if urb.control else 0
         if result and urb.buffer is not None:
-            urb.buffer.update(8 if urb.control else 0, result)
+            urb.buffer.update(offset, result)
         elif result:
             # umockdev writes a buffer back only where it differs from what it read, so read
             # it now, not at submit: a client may mark its in-flight buffer (pylon does, to
             # detect unfilled pages), and the frame must overwrite those marks as DMA would.
-            buffer = urb.urb.resolve(usbfs.URB_BUFFER_OFFSET, len(result))
-            buffer.update(0, result)
+            buffer = urb.urb.resolve(usbfs.URB_BUFFER_OFFSET, offset + len(result))
+            buffer.update(offset, result)
         urb.urb.update(usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status))
-        urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", transfer.actual_length))
+        urb.urb.update(usbfs.URB_ACTUAL_LENGTH_OFFSET, struct.pack("<i", actual_length))
         arg.resolve(0, usbfs.POINTER).set_ptr(0, urb.urb)
+
+    def _kill_interface_urbs(self, state: _Client, interface: int) -> None:
+        endpoints = d.INTERFACE_ENDPOINTS.get(interface, ())
+        for urb in list(state.urbs.values()):
+            if not urb.control and urb.transfer.endpoint in endpoints:
+                self.device.discard(urb.transfer)
 
     # -- completions (any thread, under the lock) -------------------------------------------
 
@@ -410,19 +516,27 @@ class UmockdevDevice:
         self._update_readiness()
 
     def _update_readiness(self) -> None:
-        if self.pipe is not None:
-            self.pipe.set_ready(any(c.reapable for c in self.clients.values()))
+        if self.node is not None:
+            self.node.set_ready(any(c.reapable for c in self.clients.values()))
 
     def _other_openers_alive(self) -> bool:
         """Whether a live process besides the requesting one and the daemon has the node open."""
-        if self.pipe is None:
+        if self.node is None or self.node.master < 0:
             return True
-        return len(processes_with_open(str(self.pipe.path), exclude=(os.getpid(),))) > 1
+        return len(processes_with_open(self.node.tty, exclude=self.node.own_pids)) > 1
 
     def _drop_client(self, client) -> None:
-        if self.clients.pop(client, None) is not None:
-            self.device.discard_owned_by(lambda owner: owner[0] is client)
-            log.debug("client gone; its URBs and claims are dropped")
+        state = self.clients.pop(client, None)
+        if state is None:
+            return
+        for urb in state.urbs.values():
+            self.testbed.memory.release(urb.memory)
+        self.device.discard_owned_by(lambda owner: owner[0] is client)
+        held = {i for i, h in self.claims.holder.items() if h is client}
+        self.claims.release_all(client)
+        for interface in held:
+            self._interface_released(interface)
+        log.debug("client gone; its URBs and claims are dropped")
 
     def client_died(self, client) -> None:
         """umockdev will never hear from it again (nor notice it left): drop its state, and
@@ -444,6 +558,11 @@ class UmockdevDevice:
                 self._drop_client(client)
             self._update_readiness()
 
+    @property
+    def open_clients(self) -> int:
+        """Open files of the node (a gone device keeps them until their owners close them)."""
+        return len(self.clients)
+
 
 def _pointer(arg) -> int:
     """The ioctl's argument: an address in the client."""
@@ -451,11 +570,25 @@ def _pointer(arg) -> int:
 
 
 class UmockdevTestbed:
-    """The fake /sys and /dev the cameras live in."""
+    """The fake /sys and /dev the cameras live in, its bus numbering and the usbfs memory
+    limit every node shares (devio.c: usbfs_memory_mb is one budget for all devices)."""
 
-    def __init__(self):
+    def __init__(self, usbfs_memory_mb: int = usbfs.DEFAULT_MEMORY_MB):
         self.tb = UMockdev.Testbed.new()
         self.root = self.tb.get_root_dir()
+        self.memory = usbfs.MemoryBudget(usbfs_memory_mb)
+        self._last_devnum = FIRST_DEVNUM - 1
+
+    def allocate_devnum(self, in_use: set[int]) -> int:
+        """The next free device number after the last one given, wrapping within 2..127 (1
+        is the root hub), as the kernel numbers devices on a bus (hub.c choose_devnum)."""
+        for step in range(1, LAST_DEVNUM - FIRST_DEVNUM + 2):
+            devnum = FIRST_DEVNUM + (self._last_devnum - FIRST_DEVNUM + step) \
+                % (LAST_DEVNUM - FIRST_DEVNUM + 1)
+            if devnum not in in_use:
+                self._last_devnum = devnum
+                return devnum
+        raise RuntimeError("no free device number on the bus")
 
     def environment(self) -> dict[str, str]:
         return {"UMOCKDEV_DIR": self.root, "LD_PRELOAD": PRELOAD_LIBRARY}

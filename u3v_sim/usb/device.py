@@ -4,7 +4,13 @@ hand completed ones back; this class decides what every endpoint answers.
 
 Endpoints: 0 (standard requests), 0x01/0x81 (UVCP commands and acks), 0x82 (events),
 0x83 (stream). An IN transfer waits until the device has data for it; a transfer to a halted
-endpoint fails with EPIPE, a discarded one with ENOENT, an overflowing one with EOVERFLOW.
+endpoint fails with EPIPE, a discarded one with ENOENT, one that gets more data than its
+buffer holds with EOVERFLOW (and only what fits: the host controller's babble), every pending
+one with ESHUTDOWN when the device leaves the bus (usb_hcd_flush_endpoint).
+
+The device answers one command at a time (USB3 Vision 1.0, 3.5.2: the host sends the next
+command after it has the acknowledge): while an ack waits to be read, the command endpoint
+NAKs, so a command transfer stays pending until the host reads the ack.
 """
 
 from __future__ import annotations
@@ -65,9 +71,10 @@ class U3VUsbDevice:
         self.control = ControlChannel(camera, max_command_length=MAX_COMMAND_TRANSFER_LENGTH,
                                       max_ack_length=MAX_ACK_TRANSFER_LENGTH,
                                       response_time_s=MAX_DEVICE_RESPONSE_TIME_MS / 1000)
-        self.acks: deque[bytes] = deque()
+        self.acks: deque[bytes] = deque()  # at most a PENDING_ACK and its final ack
         self.waiting: dict[int, deque[Transfer]] = {
-            ep: deque() for ep in (d.EP_CONTROL_IN, d.EP_EVENT_IN, d.EP_STREAM_IN)}
+            ep: deque() for ep in (d.EP_CONTROL_OUT, d.EP_CONTROL_IN, d.EP_EVENT_IN,
+                                   d.EP_STREAM_IN)}
         self.now = 0.0
 
     # -- host side ---------------------------------------------------------------------------
@@ -78,9 +85,6 @@ class U3VUsbDevice:
             self._control(transfer)
         elif self.requests.is_halted(transfer.endpoint):
             self._complete(transfer, -errno.EPIPE)
-        elif transfer.endpoint == d.EP_CONTROL_OUT:
-            self.acks.extend(self.control.receive(bytes(transfer.data), now))
-            self._complete(transfer, 0)
         elif transfer.endpoint in self.waiting:
             self.waiting[transfer.endpoint].append(transfer)
         else:
@@ -106,10 +110,19 @@ class U3VUsbDevice:
         return self.requests.clear_halt(endpoint)
 
     def disconnect(self) -> None:
-        """Unplugged: every waiting transfer ends as on a vanished device."""
+        """Unplugged: every waiting transfer ends with -ESHUTDOWN, as the host controller
+        flushes a vanished device's endpoints (hcd.c usb_hcd_flush_endpoint); what the device
+        held is gone with its power."""
         for queue in self.waiting.values():
             while queue:
-                self._complete(queue.popleft(), -errno.ENODEV)
+                self._complete(queue.popleft(), -errno.ESHUTDOWN)
+        self.flush_control()
+
+    def flush_control(self) -> None:
+        """Forget unread acks and a command still being worked on (power lost, or no host
+        left to read them)."""
+        self.acks.clear()
+        self.control.reset()
 
     # -- device side -------------------------------------------------------------------------
 
@@ -119,6 +132,12 @@ class U3VUsbDevice:
         self.camera.advance(now)
         self.acks.extend(self.control.due_acks(now))
         self._serve(d.EP_CONTROL_IN, self._next_ack)
+        commands = self.waiting[d.EP_CONTROL_OUT]
+        while commands and not self.acks:  # the endpoint NAKs while an ack waits
+            command = commands.popleft()
+            self.acks.extend(self.control.receive(bytes(command.data), now))
+            self._complete(command, 0)
+            self._serve(d.EP_CONTROL_IN, self._next_ack)
         self._serve(d.EP_EVENT_IN, lambda t: self.camera.read_event(now))
         self._serve(d.EP_STREAM_IN, lambda t: self.camera.read_stream(t.length, now))
 
@@ -140,15 +159,13 @@ class U3VUsbDevice:
             if data is None:
                 return
             queue.popleft()
-            self._complete(transfer, 0, data)
+            if len(data) > transfer.length:  # babble: what fits, and the rest is lost
+                self._complete(transfer, -errno.EOVERFLOW, data[:transfer.length])
+            else:
+                self._complete(transfer, 0, data)
 
     def _next_ack(self, transfer: Transfer) -> bytes | None:
-        if not self.acks:
-            return None
-        ack = self.acks.popleft()
-        if len(ack) > transfer.length:
-            raise TransferOverflow(ack[:transfer.length])
-        return ack
+        return self.acks.popleft() if self.acks else None
 
     def _control(self, transfer: Transfer) -> None:
         setup, out = transfer.data[:SETUP_SIZE], transfer.data[SETUP_SIZE:]
@@ -158,8 +175,8 @@ class U3VUsbDevice:
         result = self.requests.handle(bytes(setup), bytes(out))
         if result.stall:
             self._complete(transfer, -errno.EPIPE)
-        else:
-            self._complete(transfer, 0, result.data)
+        else:  # a device answers at most wLength bytes
+            self._complete(transfer, 0, result.data[:transfer.length])
 
     def _complete(self, transfer: Transfer, status: int, data: bytes | memoryview = b"") -> None:
         transfer.status, transfer.result, transfer.done = status, data, True
