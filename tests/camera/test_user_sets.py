@@ -132,3 +132,17 @@ def test_an_unwritable_state_dir_is_refused_at_start(tmp_path):
         tmp_path.chmod(0o500)
         with pytest.raises(UserSetError, match="not writable"):
             Camera(state_dir=tmp_path)
+
+
+def test_a_save_that_cannot_be_written_changes_nothing(tmp_path):
+    state = tmp_path / "state"
+    storage = UserSetStorage(state)
+    storage.save("UserSet1", {"Width": {"": 1024}})
+    (state / FILE_NAME).unlink()
+    state.rmdir()
+    (tmp_path / "state").write_text("")  # the directory is gone: the write fails
+    with pytest.raises(OSError):
+        storage.save("UserSet2", {"Width": {"": 2048}})
+    with pytest.raises(OSError):
+        storage.set_startup("UserSet1")
+    assert list(storage.sets) == ["UserSet1"] and storage.startup_set == "Default"

@@ -91,20 +91,22 @@ class UserSetStorage:
             self.startup_set = data.startup_set
 
     def save(self, name: str, settings: dict) -> None:
-        self.sets[name] = settings
-        self._persist()
+        """Keep ``settings`` as set ``name``; OSError (nothing changed) if it cannot be
+        written."""
+        sets = {**self.sets, name: settings}
+        self._persist(self.startup_set, sets)
+        self.sets = sets
 
     def set_startup(self, name: str) -> None:
+        self._persist(name, self.sets)
         self.startup_set = name
-        self._persist()
 
-    def _persist(self) -> None:
+    def _persist(self, startup_set: str, sets: dict) -> None:
         """Write the file atomically (a new 0600 file renamed over the old one: a crash never
         leaves half a file, and a reader sees the old or the new one); OSError on failure."""
         if not self.path:
             return
-        text = json.dumps({"startup_set": self.startup_set, "sets": self.sets},
-                          indent=1, sort_keys=True)
+        text = json.dumps({"startup_set": startup_set, "sets": sets}, indent=1, sort_keys=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{FILE_NAME}.", dir=self.path.parent)
         try:
             with os.fdopen(descriptor, "w") as file:  # mkstemp: mode 0600, never follows a link
