@@ -29,13 +29,20 @@ class Daemon:
              "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         deadline = time.monotonic() + 30
-        while not (runtime / "daemon.json").exists():
+        while (info := self._own_info()) is None:  # (a killed daemon's file may be there)
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"daemon did not start: {self.process.communicate()}")
             time.sleep(0.05)
-        self.info = json.loads((runtime / "daemon.json").read_text())
+        self.info = info
         self.env = dict(os.environ, UMOCKDEV_DIR=self.info["umockdev_dir"],
                         LD_PRELOAD=self.info["ld_preload"], U3V_SIM_RUNTIME_DIR=str(runtime))
+
+    def _own_info(self) -> dict | None:
+        try:
+            info = json.loads((self.runtime / "daemon.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return info if info.get("pid") == self.process.pid else None
 
     def run(self, args: list[str], *, network_namespace: bool = False, timeout: float = 120,
             check: bool = True) -> subprocess.CompletedProcess:
@@ -58,12 +65,16 @@ class Daemon:
                           network_namespace=True, check=False)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    def status(self) -> list[dict]:
+    def control(self, request: dict) -> dict:
+        """One request on the daemon's control socket, its JSON reply."""
         import socket
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(self.info["socket"])
-            sock.sendall(b'{"command": "status"}\n')
-            return json.loads(sock.makefile().readline())["cameras"]
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            return json.loads(sock.makefile().readline())
+
+    def status(self) -> list[dict]:
+        return self.control({"command": "status"})["cameras"]
 
     def cli(self, *args: str) -> str:
         return self.run([sys.executable, "-m", "u3v_sim", *args]).stdout
