@@ -11,7 +11,18 @@ from u3v_features import acA4096_40um as table
 from u3v_features.xmlgen import build_zip
 
 from .camera.camera import Camera
+from .names import check_serial
 from .usb.descriptors import make_identity
+
+
+def _serial(ctx: click.Context, param: click.Parameter, value):
+    """--serial through names.check_serial (one or several values, or None)."""
+    try:
+        if isinstance(value, tuple):
+            return tuple(check_serial(v) for v in value)
+        return None if value is None else check_serial(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
 
 
 @click.group()
@@ -21,7 +32,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--serial", default="40000001", show_default=True, help="Camera serial number.")
+@click.option("--serial", default="40000001", show_default=True, callback=_serial,
+              help="Camera serial number.")
 def info(serial: str) -> None:
     """Print the simulated camera's identity, register map and current image settings."""
     camera = Camera(serial=serial)
@@ -84,8 +96,9 @@ def _configure_logging(level: str) -> None:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
                                                          path_type=Path),
               help="TOML file describing the cameras.")
-@click.option("--serial", "serials", multiple=True, help="Serve a camera with this serial "
-              "(repeat for several); overrides the config's cameras.")
+@click.option("--serial", "serials", multiple=True, callback=_serial,
+              help="Serve a camera with this serial (repeat for several); overrides the "
+                   "config's cameras.")
 @click.option("--stress", is_flag=True, help="Lift the sensor-readout and USB-link ceilings.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
@@ -115,31 +128,61 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
             config = dataclasses.replace(config, stress=True)
     except cfg.ConfigError as error:
         raise click.ClickException(str(error)) from None
-    if runtime_info() is not None:
-        raise click.ClickException("a u3v-sim daemon already runs (u3v-sim status)")
+    from . import runtime
     from .daemon import Daemon
     try:
         asyncio.run(Daemon(config).run())
-    except cfg.ConfigError as error:
+    except (cfg.ConfigError, runtime.RuntimeDirError, runtime.DaemonRunning) as error:
         raise click.ClickException(str(error)) from None
 
 
+NO_DAEMON = "no u3v-sim daemon runs (start one: u3v-sim serve)"
+REQUEST_TIMEOUT_S = 60.0
+
+
 def runtime_info() -> dict | None:
+    """The running daemon's checked daemon.json (runtime.read_info), or None."""
     from . import runtime
-    return runtime.read_info()
+    try:
+        return runtime.read_info()
+    except runtime.RuntimeDirError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _running_info() -> dict:
+    info = runtime_info()
+    if info is None:
+        raise click.ClickException(NO_DAEMON)
+    return info
 
 
 def _request(request: dict) -> dict:
     import json
     import socket
 
-    info = runtime_info()
-    if info is None:
-        raise click.ClickException("no u3v-sim daemon runs (start one: u3v-sim serve)")
+    from . import runtime
+    _running_info()
     with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(info["socket"])
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        reply = json.loads(sock.makefile().readline())
+        sock.settimeout(REQUEST_TIMEOUT_S)
+        try:
+            sock.connect(str(runtime.socket_path()))
+            try:
+                sock.sendall(json.dumps(request).encode() + b"\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered without reading (busy, refused): the reply says why
+            line = sock.makefile("rb").readline()
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise click.ClickException(NO_DAEMON) from None
+        except TimeoutError:
+            raise click.ClickException(f"the daemon did not answer within "
+                                       f"{REQUEST_TIMEOUT_S:g} s") from None
+        except OSError as error:
+            raise click.ClickException(f"control socket: {error}") from None
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        raise click.ClickException("the daemon closed the connection without an answer "
+                                   "(it may be stopping)") from None
     if "error" in reply:
         raise click.ClickException(reply["error"])
     return reply
@@ -147,11 +190,14 @@ def _request(request: dict) -> dict:
 
 @main.command()
 def env() -> None:
-    """Print the environment that makes programs see the cameras: eval $(u3v-sim env)."""
-    info = runtime_info()
-    if info is None:
-        raise click.ClickException("no u3v-sim daemon runs (start one: u3v-sim serve)")
-    click.echo(f"export UMOCKDEV_DIR={info['umockdev_dir']} LD_PRELOAD={info['ld_preload']}")
+    """Print the environment that makes programs see the cameras: eval $(u3v-sim env).
+
+    Only from a daemon.json that passed runtime.read_info's checks, each value quoted for
+    the shell."""
+    import shlex
+    info = _running_info()
+    click.echo(f"export UMOCKDEV_DIR={shlex.quote(info['umockdev_dir'])} "
+               f"LD_PRELOAD={shlex.quote(info['ld_preload'])}")
 
 
 @main.command()
@@ -174,7 +220,7 @@ def status(as_json: bool) -> None:
 
 @main.command()
 @click.argument("action", type=click.Choice(["unplug", "replug"]))
-@click.option("--serial", help="Which camera (default: the first).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def plug(action: str, serial: str | None) -> None:
     """Unplug or replug a camera (with uevents, as on a real bus)."""
     _request({"command": action, "serial": serial})
@@ -183,7 +229,7 @@ def plug(action: str, serial: str | None) -> None:
 @main.command()
 @click.argument("line")
 @click.argument("value")
-@click.option("--serial", help="Which camera (default: the first).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def line(line: str, value: str, serial: str | None) -> None:
     """Drive an input line: a level (0/1/high/low) or a voltage (e.g. 3.3V)."""
     request = {"command": "line", "serial": serial, "line": line}
@@ -200,35 +246,56 @@ def line(line: str, value: str, serial: str | None) -> None:
 
 @main.command()
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--serial", help="Which camera (default: the first).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def snapshot(output: Path, serial: str | None) -> None:
-    """Save a PNG of what the camera sees with its current settings."""
-    _request({"command": "snapshot", "serial": serial, "path": str(output.resolve())})
+    """Save a PNG of what the camera sees with its current settings.
+
+    The daemon sends the PNG; this process writes it, with the caller's rights."""
+    import base64
+    import binascii
+    reply = _request({"command": "snapshot", "serial": serial})
+    try:
+        data = base64.b64decode(reply["png"], validate=True)
+    except (KeyError, TypeError, binascii.Error):
+        raise click.ClickException("the daemon's snapshot reply holds no PNG") from None
+    try:
+        output.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"{output}: {error.strerror}") from None
     click.echo(str(output))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--serial", "serials", multiple=True, help="Camera serial(s) if a daemon starts.")
+@click.option("--serial", "serials", multiple=True, callback=_serial,
+              help="Camera serial(s) if a daemon starts.")
 def run(command: tuple[str, ...], serials: tuple[str, ...]) -> None:
     """Run COMMAND with the camera(s) visible, starting a daemon if none runs."""
     import os
     import subprocess
     import time
 
+    from . import runtime
+    from .transports.umockdev import PRELOAD_LIBRARY
+
     started = None
-    if runtime_info() is None:
+    info = runtime_info()
+    if info is None:
         args = [sys.executable, "-m", "u3v_sim", "serve", "--log-level", "warning"]
         for s in serials:
             args += ["--serial", s]
         started = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
-        while runtime_info() is None:
-            if started.poll() is not None or time.monotonic() > deadline:
-                raise click.ClickException("the daemon did not start")
+        while (info := runtime_info()) is None:
+            if time.monotonic() > deadline:
+                raise click.ClickException("the daemon did not start within 30 s")
+            if started is not None and started.poll() is not None:
+                started = None  # it failed; wait only if another daemon is starting
+                if runtime.lock_holder() is None:
+                    raise click.ClickException("the daemon did not start")
             time.sleep(0.05)
-    info = runtime_info()
-    env = dict(os.environ, UMOCKDEV_DIR=info["umockdev_dir"], LD_PRELOAD=info["ld_preload"])
+    # Only umockdev's preload library, whatever daemon.json says.
+    env = dict(os.environ, UMOCKDEV_DIR=info["umockdev_dir"], LD_PRELOAD=PRELOAD_LIBRARY)
     try:
         code = subprocess.call(list(command), env=env)
     finally:

@@ -9,9 +9,10 @@ for a frame to be generated. A small control socket answers ``u3v-sim status`` a
 from __future__ import annotations
 
 import asyncio
-import json
+import base64
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from . import runtime
 from .camera.camera import Camera
+from .control_server import ControlServer
 from .config import CameraConfig, ConfigError, DaemonConfig
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
@@ -106,6 +108,7 @@ class Daemon:
         self.testbed: UmockdevTestbed | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = asyncio.Event()
+        self.control_server: ControlServer | None = None
         self._next_devnum = 2
 
     # -- set-up ------------------------------------------------------------------------------
@@ -219,16 +222,12 @@ class Daemon:
                     s = service.camera.stream_channel.stats
                     service.rates.update(self.clock(), s.frames_sent, s.bytes_sent)
 
-    async def handle_control(self, reader: asyncio.StreamReader,
-                             writer: asyncio.StreamWriter) -> None:
-        try:
-            request = json.loads(await reader.readline())
-            reply = self.control(request)
-        except Exception as error:  # a bad request gets a clear answer; the daemon goes on
-            reply = {"error": str(error)}
-        writer.write(json.dumps(reply).encode() + b"\n")
-        await writer.drain()
-        writer.close()
+    async def handle_control(self, request: dict) -> dict:
+        """One control-socket request (a JSON object) to its reply; raises on a bad request
+        (the control server answers ``{"error": ...}``)."""
+        if request.get("command") == "snapshot":
+            return await self._snapshot(self._service(request.get("serial")), request)
+        return self.control(request)
 
     def _service(self, serial: str | None) -> CameraService:
         for service in self.services:
@@ -239,7 +238,8 @@ class Daemon:
     def control(self, request: dict) -> dict:
         command = request.get("command")
         if command == "status":
-            return {"pid": os.getpid(), "cameras": [s.status() for s in self.services]}
+            return {"pid": os.getpid(), "cameras": [s.status() for s in self.services],
+                    "control": dict(self.control_server.stats) if self.control_server else {}}
         service = self._service(request.get("serial"))
         if command == "unplug":
             self.unplug(service)
@@ -252,58 +252,76 @@ class Daemon:
                     voltage=request.get("voltage"))
             service.wake.set()
             return {"ok": True, "logic": result.logic, "warning": result.warning}
-        elif command == "snapshot":
-            return {"ok": True, "path": self._snapshot(service, Path(request["path"]))}
         else:
             raise ValueError(f"unknown command {command!r}")
         return {"ok": True}
 
-    def _snapshot(self, service: CameraService, path: Path) -> str:
-        from .frames.snapshot import save_png
+    async def _snapshot(self, service: CameraService, request: dict) -> dict:
+        """The PNG of what the camera sees, base64 in the reply: the client writes the file
+        with its own rights (a daemon writing a path a request names would write it with
+        the daemon's). Rendered in the camera's render worker, off the loop."""
+        from .frames.snapshot import png_bytes
+        if "path" in request:
+            raise ValueError("snapshot takes no path: the client writes the file "
+                             "(u3v-sim snapshot -o FILE)")
         with service.lock:
             record = service.camera.snapshot_record()
-        save_png(service.camera.blocks, record, path)
-        return str(path)
+        data = await self.loop.run_in_executor(service.renderer, png_bytes,
+                                               service.camera.blocks, record)
+        return {"ok": True, "png": base64.b64encode(data).decode()}
 
     async def run(self) -> None:
         # Threads hand the GIL over sooner: the ioctl thread must not wait behind rendering.
         sys.setswitchinterval(0.0005)
         self.loop = asyncio.get_running_loop()
-        self.testbed = UmockdevTestbed()
-        for config in self.config.cameras:
-            self.services.append(self._new_service(config))
-        # A camera appears on the bus once it has booted: its first frames must not wait
-        # for the frame generator's prebuilt data.
-        await asyncio.gather(*(self._prepare(s) for s in self.services))
-        for service in self.services:
-            service.port.plug()
-        runtime.runtime_dir().mkdir(parents=True, exist_ok=True)
-        runtime.socket_path().unlink(missing_ok=True)
-        server = await asyncio.start_unix_server(self.handle_control, runtime.socket_path())
-        info = {"pid": os.getpid(), "umockdev_dir": self.testbed.root,
-                "ld_preload": PRELOAD_LIBRARY, "socket": str(runtime.socket_path()),
-                "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid,
-                             "devnode": s.port.devnode} for s in self.services]}
-        path = runtime.write_info(info)
+        # A SIGTERM during start-up stops the daemon as cleanly as one later.
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(sig, self.stopping.set)
-        tasks = [asyncio.create_task(self.pace(s)) for s in self.services]
-        tasks.append(asyncio.create_task(self.housekeeping()))
-        log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
-                 self.testbed.root)
-        print(f"u3v-sim: {len(self.services)} camera(s) ready; connect with\n"
-              f"  eval $(u3v-sim env)    # or: export UMOCKDEV_DIR={self.testbed.root} "
-              f"LD_PRELOAD={PRELOAD_LIBRARY}\n  (details in {path})", flush=True)
+        # First the runtime directory's lock: one daemon per directory; what a killed one
+        # left is removed (raises runtime.DaemonRunning or runtime.RuntimeDirError).
+        files = runtime.DaemonFiles.claim()
         try:
+            await self._run(files)
+        finally:
+            files.release()
+
+    async def _run(self, files: runtime.DaemonFiles) -> None:
+        self.testbed = UmockdevTestbed()
+        files.record_testbed(self.testbed.root)
+        tasks: list[asyncio.Task] = []
+        try:  # whatever fails from here on, the testbed is removed
+            for config in self.config.cameras:
+                self.services.append(self._new_service(config))
+            # A camera appears on the bus once it has booted: its first frames must not wait
+            # for the frame generator's prebuilt data.
+            await asyncio.gather(*(self._prepare(s) for s in self.services))
+            for service in self.services:
+                service.port.plug()
+            self.control_server = ControlServer(self.handle_control)
+            await self.control_server.start(files.listen())
+            info = {"pid": os.getpid(), "umockdev_dir": self.testbed.root,
+                    "ld_preload": PRELOAD_LIBRARY,
+                    "socket": str(files.directory / runtime.SOCKET_NAME),
+                    "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid,
+                                 "devnode": s.port.devnode} for s in self.services]}
+            path = files.write_info(info)
+            tasks = [asyncio.create_task(self.pace(s)) for s in self.services]
+            tasks.append(asyncio.create_task(self.housekeeping()))
+            log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
+                     self.testbed.root)
+            print(f"u3v-sim: {len(self.services)} camera(s) ready; connect with\n"
+                  f"  eval $(u3v-sim env)    # or: export "
+                  f"UMOCKDEV_DIR={shlex.quote(self.testbed.root)} "
+                  f"LD_PRELOAD={PRELOAD_LIBRARY}\n  (details in {path})", flush=True)
             await self.stopping.wait()
         finally:
             log.info("shutting down")
             for task in tasks:
                 task.cancel()
-            server.close()
+            if self.control_server is not None:
+                self.control_server.close()
             for service in self.services:
                 service.port.unplug()
-            runtime.remove_info()
             for service in self.services:
                 service.renderer.shutdown(wait=False, cancel_futures=True)
             self.testbed.close()

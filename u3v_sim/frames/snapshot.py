@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_png", "write_png"]
+__all__ = ["png_bytes", "save_png", "write_png"]
 
 
-def write_png(values: np.ndarray, depth: int, path: str | Path) -> Path:
-    """Writes (Height, Width) pixel values of ``depth`` significant bits as a gray PNG."""
+def write_png(values: np.ndarray, depth: int, path):
+    """Writes (Height, Width) pixel values of ``depth`` significant bits as a gray PNG to
+    ``path`` (a path, or a binary file object)."""
     from PIL import Image
-    path = Path(path)
+    path = path if hasattr(path, "write") else Path(path)
     v = np.asarray(values)
     if depth <= 8:
         image = Image.fromarray(v.astype(np.uint8))
@@ -27,10 +28,18 @@ def write_png(values: np.ndarray, depth: int, path: str | Path) -> Path:
     return path
 
 
-def save_png(blocks, record, path: str | Path) -> Path:
+def save_png(blocks, record, path):
     """Renders ``record`` (a FrameRecord: settings, block id, timestamp) with the block
     builder's generator and noise setting and writes it to ``path``."""
     from ..camera.blocks import image_settings
     s = image_settings(record.settings, blocks.noise)
     values = blocks.generator.pixels(s, record.block_id, record.timestamp_ns)
     return write_png(values, s.format.depth, path)
+
+
+def png_bytes(blocks, record) -> bytes:
+    """``save_png``'s file as bytes (the daemon sends them; the client writes the file)."""
+    import io
+    buffer = io.BytesIO()
+    save_png(blocks, record, buffer)
+    return buffer.getvalue()

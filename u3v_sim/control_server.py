@@ -1,0 +1,131 @@
+"""The daemon's control socket: one JSON request line in, one JSON reply line out, then the
+connection closes.
+
+Bounded whatever a local process does with it:
+
+- only processes of the daemon's own user (or root) are served: the peer's uid comes from the
+  kernel (``SO_PEERCRED``), so a socket reachable by mistake (a loose umask, a changed mode)
+  still serves nobody else;
+- at most ``max_connections`` at once: a connection beyond that gets ``{"error": "busy..."}``
+  and is closed at once, so idle connections cannot use up the daemon's file descriptors
+  (which umockdev needs too: its accept failing is fatal);
+- the request line must arrive within ``request_timeout_s`` and be at most
+  ``max_request_bytes`` long; the reply must be taken within ``reply_timeout_s``;
+- a client that goes away early costs a debug line, not an error with a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import struct
+from typing import Awaitable, Callable
+
+__all__ = ["ControlServer", "peer_credentials"]
+
+log = logging.getLogger(__name__)
+
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def peer_credentials(sock) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a connected AF_UNIX socket, as the
+    kernel recorded them at connect (SO_PEERCRED, socket(7))."""
+    return _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
+
+
+class ControlServer:
+    """Serves ``dispatch(request: dict) -> reply: dict`` on a listening AF_UNIX socket.
+
+    ``dispatch`` may raise: the client gets ``{"error": str(error)}``. ``stats`` counts the
+    connections served, refused (other user), turned away (busy), timed out, too long and
+    closed early."""
+
+    def __init__(self, dispatch: Callable[[dict], Awaitable[dict]], *,
+                 max_connections: int = 64, request_timeout_s: float = 5.0,
+                 reply_timeout_s: float = 30.0, max_request_bytes: int = 64 * 1024):
+        self.dispatch = dispatch
+        self.max_connections = max_connections
+        self.request_timeout_s = request_timeout_s
+        self.reply_timeout_s = reply_timeout_s
+        self.max_request_bytes = max_request_bytes
+        self.allowed_uids = {os.geteuid(), 0}
+        self.active = 0
+        self.stats = dict.fromkeys(("served", "refused_peer", "busy", "timed_out",
+                                    "too_long", "closed_early"), 0)
+        self._warned_uids: set[int] = set()
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self, sock: socket.socket) -> None:
+        """Serve on ``sock`` (bound and listening; the server owns it from now on)."""
+        self._server = await asyncio.start_unix_server(
+            self._handle, sock=sock, limit=self.max_request_bytes)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        self.active += 1
+        try:
+            reply = await self._serve(reader, writer)
+            if reply is not None:
+                writer.write(json.dumps(reply).encode() + b"\n")
+                async with asyncio.timeout(self.reply_timeout_s):
+                    await writer.drain()
+        except TimeoutError:
+            self.stats["timed_out"] += 1
+            log.debug("control client did not take its reply in %.0f s", self.reply_timeout_s)
+            writer.transport.abort()
+        except (ConnectionError, OSError) as error:
+            self.stats["closed_early"] += 1
+            log.debug("control client went away: %s", error)
+        except Exception:  # a bug here must not end the daemon; the next client is served
+            log.exception("control connection failed")
+        finally:
+            self.active -= 1
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> dict | None:
+        """The reply for this connection, or None to close without one."""
+        if self.active > self.max_connections:
+            self.stats["busy"] += 1
+            return {"error": f"busy: {self.max_connections} control connections are open"}
+        pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
+        if uid not in self.allowed_uids:
+            self.stats["refused_peer"] += 1
+            if uid not in self._warned_uids:  # once per uid: refusals must not flood the log
+                self._warned_uids.add(uid)
+                log.warning("control socket: refused process %d of uid %d (only uid %d and "
+                            "root are served)", pid, uid, os.geteuid())
+            return {"error": "permission denied: the daemon serves only its own user"}
+        try:
+            async with asyncio.timeout(self.request_timeout_s):
+                line = await reader.readline()
+        except TimeoutError:
+            self.stats["timed_out"] += 1
+            return {"error": f"no request line within {self.request_timeout_s:g} s"}
+        except ValueError:  # the StreamReader's limit: no newline within max_request_bytes
+            self.stats["too_long"] += 1
+            return {"error": f"request line longer than {self.max_request_bytes} bytes"}
+        if not line.endswith(b"\n"):  # closed before a whole line
+            self.stats["closed_early"] += 1
+            return None
+        try:
+            request = json.loads(line)
+        except ValueError as error:
+            return {"error": f"request is not JSON: {error}"}
+        if not isinstance(request, dict):
+            return {"error": "request must be a JSON object such as {\"command\": \"status\"}"}
+        self.stats["served"] += 1
+        try:
+            return await self.dispatch(request)
+        except Exception as error:  # a bad request gets a clear answer; the daemon goes on
+            log.debug("control request %r refused: %r", request.get("command"), error)
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            return {"error": str(message)}
