@@ -19,12 +19,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import runtime
 from .camera.camera import Camera
-from .control_server import ControlServer
 from .config import CameraConfig, ConfigError, DaemonConfig
+from .control_server import ControlServer
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
 from .protocol.gencp import ProtocolError
