@@ -93,8 +93,8 @@ def _configure_logging(level: str) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
-                                                         path_type=Path),
+# The file is checked by config.load (one clear line for a missing or unreadable file too).
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML file describing the cameras.")
 @click.option("--serial", "serials", multiple=True, callback=_serial,
               help="Serve a camera with this serial (repeat for several); overrides the "

@@ -13,19 +13,37 @@ noise = true
 Width = 2048
 PixelFormat = "Mono12p"
 ```
+
+The file is checked whole by a strict schema (pydantic): every key known, every value of its
+type (``stress = "no"`` is an error, not ``bool("no")``), serials valid and distinct. What only
+the camera can judge, the ``[camera.features]`` (names, writability, ranges) and the state
+directory, the daemon checks when it builds each camera, before any camera is on the bus.
+Every mistake is one ``ConfigError`` line naming the file, the key, the value and why.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat,
+                      StrictInt, StrictStr, ValidationError)
+
+from .names import check_serial
 
 DEFAULT_SERIAL = "40000001"
+# A config file is a few hundred bytes; this refuses /dev/zero or a mistyped binary at once.
+MAX_FILE_BYTES = 1 << 20
+# DeviceUserID and the ABRM user-defined name are 64-byte registers.
+USER_ID_BYTES = 64
 
 
 class ConfigError(ValueError):
-    pass
+    """A configuration the daemon refuses; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,7 @@ class CameraConfig:
     user_id: str = ""
     image_source: str | None = None
     noise: bool = True
+    # Initial feature values {name: value}, written in order through Camera.write_feature.
     features: dict = field(default_factory=dict)
 
 
@@ -47,41 +66,179 @@ class DaemonConfig:
     direct_memory: bool = True
 
     def with_serials(self, serials: tuple[str, ...]) -> "DaemonConfig":
+        """The cameras replaced by default ones with these serials (``--serial``), every other
+        setting kept; ConfigError for an invalid or repeated serial."""
         if not serials:
             return self
-        return replace(self, cameras=tuple(CameraConfig(serial=s) for s in serials))
+        try:
+            checked = [check_serial(s) for s in serials]
+        except ValueError as error:
+            raise ConfigError(f"--serial: {error}") from None
+        _check_distinct(checked, "--serial")
+        return replace(self, cameras=tuple(CameraConfig(serial=s) for s in checked))
 
 
-_CAMERA_KEYS = {"serial", "user_id", "image_source", "noise", "features"}
-_TOP_KEYS = {"camera", "state_dir", "stress", "direct_memory"}
+# -- the schema ------------------------------------------------------------------------------
 
+def _path_text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    if "\0" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+def _user_id(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("must not contain a NUL character")
+    if len(value.encode()) > USER_ID_BYTES:
+        raise ValueError(f"at most {USER_ID_BYTES} bytes (UTF-8), the camera's register")
+    return value
+
+
+PathText = Annotated[StrictStr, AfterValidator(_path_text)]
+FeatureValue = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _CameraSchema(_Strict):
+    # A TOML integer serial (40012345) is accepted as its digits; names.check_serial decides.
+    serial: Annotated[StrictStr | StrictInt, AfterValidator(check_serial)] = DEFAULT_SERIAL
+    user_id: Annotated[StrictStr, AfterValidator(_user_id)] = ""
+    image_source: PathText | None = None
+    noise: StrictBool = True
+    features: dict[StrictStr, FeatureValue] = {}
+
+
+class _DaemonSchema(_Strict):
+    camera: Annotated[list[_CameraSchema], Field(min_length=1)] = [_CameraSchema()]
+    state_dir: PathText | None = None
+    stress: StrictBool = False
+    direct_memory: StrictBool = True
+
+
+# -- loading ---------------------------------------------------------------------------------
 
 def load(path: Path | None) -> DaemonConfig:
+    """The configuration in the TOML file ``path`` (None: the defaults, one camera).
+
+    Raises ConfigError, one line naming the file and what is wrong: unreadable, not UTF-8, a
+    TOML syntax error, an unknown key, a value of the wrong type or out of its rule, repeated
+    serials."""
     if path is None:
         return DaemonConfig()
+    data = _parse(Path(path))
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    cameras = []
-    for index, entry in enumerate(data.get("camera", [{}])):
-        unknown = set(entry) - _CAMERA_KEYS
-        if unknown:
-            raise ConfigError(f"{path}: camera {index + 1}: unknown key(s) "
-                              f"{', '.join(sorted(unknown))}")
-        serial = str(entry.get("serial", DEFAULT_SERIAL))
-        if not serial.isdigit() or len(serial) > 8:
-            raise ConfigError(f"{path}: camera {index + 1}: serial must be up to 8 digits")
-        cameras.append(CameraConfig(serial=serial, user_id=str(entry.get("user_id", "")),
-                                    image_source=entry.get("image_source"),
-                                    noise=bool(entry.get("noise", True)),
-                                    features=dict(entry.get("features", {}))))
-    serials = [c.serial for c in cameras]
-    if len(set(serials)) != len(serials):
-        raise ConfigError(f"{path}: camera serials must be distinct")
-    state_dir = data.get("state_dir")
-    return DaemonConfig(tuple(cameras), Path(state_dir).expanduser() if state_dir else None,
-                        bool(data.get("stress", False)), bool(data.get("direct_memory", True)))
+        schema = _DaemonSchema.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error, data)}") from None
+    _check_distinct([c.serial for c in schema.camera], str(path))
+    cameras = tuple(CameraConfig(serial=c.serial, user_id=c.user_id,
+                                 image_source=(str(Path(c.image_source).expanduser())
+                                               if c.image_source else None),
+                                 noise=c.noise, features=dict(c.features))
+                    for c in schema.camera)
+    state_dir = Path(schema.state_dir).expanduser().absolute() if schema.state_dir else None
+    return DaemonConfig(cameras, state_dir, schema.stress, schema.direct_memory)
+
+
+def _parse(path: Path) -> dict:
+    try:
+        with open(path, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ConfigError(f"{path}: not a regular file")
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
+def _check_distinct(serials: list[str], where: str) -> None:
+    seen = set()
+    for serial in serials:
+        if serial in seen:
+            raise ConfigError(f"{where}: serial {serial} is given to more than one camera "
+                              f"(each camera needs its own)")
+        seen.add(serial)
+
+
+def _describe(error: ValidationError, data: dict) -> str:
+    """pydantic's errors as one line: where (``camera 2 (serial 40012345): noise``), the value
+    and why; several errors joined with "; "."""
+    found: dict[str, tuple[object, list[str], str]] = {}
+    for item in error.errors():
+        location = list(item["loc"])
+        where = []
+        if location[:1] == ["camera"] and len(location) > 1 and isinstance(location[1], int):
+            index = location[1]
+            entry = data.get("camera", [])[index]
+            serial = entry.get("serial") if isinstance(entry, dict) else None
+            location = location[2:]
+            named = isinstance(serial, str) and location[:1] != ["serial"]
+            where.append(f"camera {index + 1}" + (f" (serial {serial})" if named else ""))
+        # A union's member name (``str``, ``int``) ends the location: pydantic's, not the user's.
+        if len(location) > 1 and item["type"].endswith("_type") and \
+                location[-1] in _UNION_MEMBERS:
+            location = location[:-1]
+        key = ".".join(str(p) for p in location)
+        if key.startswith("features."):
+            key = "[camera.features] " + key.removeprefix("features.")
+        if key:
+            where.append(key)
+        label = ": ".join(where) or "top level"
+        if item["type"] == "extra_forbidden":
+            why = f"unknown key (known: {_known(item['loc'])})"
+        elif item["type"] == "value_error":
+            why = item["msg"].removeprefix("Value error, ")
+            if key == "serial":  # names.check_serial names the value itself
+                why = why.split(": ", 1)[-1]
+        else:
+            why = _WHY.get(item["type"], item["msg"])
+        _, whys, kind = found.setdefault(label, (item["input"], [], item["type"]))
+        whys.append(why)
+    parts = []
+    for label, (value, whys, kind) in found.items():
+        if len(set(whys)) > 1 and "[camera.features]" in label:  # each member failed
+            why = "must be a boolean, a number or a string (a feature value)"
+        elif len(set(whys)) > 1:
+            why = "must be " + " or ".join(w.removeprefix("must be ") for w in whys)
+        else:
+            why = whys[0]
+        parts.append(f"{label}: {why}" if kind == "extra_forbidden"
+                     else f"{label} = {_short(value)}: {why}")
+    return "; ".join(parts)
+
+
+# pydantic's error types, said in TOML's terms.
+_WHY = {
+    "bool_type": "must be true or false (unquoted)",
+    "string_type": "must be a quoted string",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "list_type": "must be an array of tables, written [[camera]]",
+    "dict_type": "must be a table",
+    "too_short": "at least one [[camera]] is needed",
+}
+_UNION_MEMBERS = {"str", "int", "float", "bool"}
+
+
+def _known(location: tuple) -> str:
+    schema = _CameraSchema if location[:1] == ("camera",) else _DaemonSchema
+    return ", ".join(schema.model_fields)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

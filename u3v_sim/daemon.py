@@ -21,12 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import runtime
-from .camera.camera import Camera
+from .camera.camera import Camera, FeatureWriteError
+from .camera.user_sets import UserSetError, prepare_state_dir
 from .config import CameraConfig, ConfigError, DaemonConfig
 from .control_server import ControlServer
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
-from .protocol.gencp import ProtocolError
 from .transports.umockdev import PRELOAD_LIBRARY, UmockdevDevice, UmockdevTestbed
 from .usb.descriptors import make_identity
 from .usb.device import U3VUsbDevice
@@ -113,18 +113,26 @@ class Daemon:
     # -- set-up ------------------------------------------------------------------------------
 
     def _new_service(self, config: CameraConfig) -> CameraService:
-        state_dir = (self.config.state_dir / config.serial) if self.config.state_dir else None
-        source = FileSource(config.image_source) if config.image_source else None
-        camera = Camera(serial=config.serial, user_id=config.user_id, now=self.clock(),
-                        state_dir=state_dir, generator=FrameGenerator(source),
-                        noise=config.noise, stress=self.config.stress)
-        for name, value in config.features.items():
-            if name not in camera.store.features:
-                raise ConfigError(f"camera {config.serial}: no feature {name!r}")
-            try:
-                camera.store.write(name, value)
-            except ProtocolError as error:
-                raise ConfigError(f"camera {config.serial}: {name} = {value!r}: {error}") from None
+        # Everything only the camera can judge (state dir, saved user sets, image source,
+        # [camera.features]) is a ConfigError here, before any camera is on the bus.
+        where = f"camera {config.serial}"
+        try:
+            source = FileSource(config.image_source) if config.image_source else None
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{where}: image_source = {config.image_source!r}: {error}"
+                              ) from None
+        try:
+            state_dir = (prepare_state_dir(self.config.state_dir) / config.serial
+                         if self.config.state_dir else None)
+            camera = Camera(serial=config.serial, user_id=config.user_id, now=self.clock(),
+                            state_dir=state_dir, generator=FrameGenerator(source),
+                            noise=config.noise, stress=self.config.stress)
+        except UserSetError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        try:
+            camera.apply_features(config.features, self.clock())
+        except FeatureWriteError as error:
+            raise ConfigError(f"{where}: [camera.features] {error}") from None
         lock = threading.RLock()
         wake = asyncio.Event()
         usb = U3VUsbDevice(camera, make_identity(config.serial, config.user_id),
