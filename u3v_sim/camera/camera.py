@@ -40,7 +40,6 @@ from .user_sets import UserSetStorage, check_sets
 # How long the device is busy with slow commands (hosts get a PENDING_ACK meanwhile). Chosen.
 USER_SET_SAVE_S = 0.25
 USER_SET_LOAD_S = 0.15
-DEVICE_RESET_S = 0.20
 # Event packets waiting for the host on the event endpoint (older ones are dropped).
 EVENT_QUEUE_LENGTH = 256
 
@@ -444,7 +443,25 @@ class Camera:
         return USER_SET_LOAD_S
 
     def _device_reset(self, _instance) -> float:
-        """Back to the power-up state: the startup user set, stream and events off."""
+        """DeviceReset: the write is acknowledged at once (the device must answer before it
+        goes: a host waiting for the ack of a device that left the bus reports a timeout),
+        then the camera boots as after power-up and the transport re-enumerates it
+        (``reset_listeners``)."""
+        self.power_up(self.scheduler.time)
+        for listener in self.reset_listeners:
+            listener()
+        return 0.0
+
+    def power_off(self, now: float) -> None:
+        """Unplugged (the acA4096-40um is powered from its USB port): nothing runs."""
+        self.advance(now)
+        self.acquisition.stop()
+        self.scheduler.clear()
+        self.stream_channel.reset()
+
+    def power_up(self, now: float) -> None:
+        """Boot as after power-on: the startup user set, acquisition stopped, stream and
+        events off, the timestamp counting from zero at ``now``."""
         user_id = self.store.get("DeviceUserID")
         self.acquisition.stop()
         self.scheduler.clear()
@@ -460,10 +477,9 @@ class Camera:
         self.store.values = fresh.values
         self.lines.input_listeners.clear()
         self._new_engine()
-        self.epoch = self.scheduler.time
-        for listener in self.reset_listeners:
-            listener()
-        return DEVICE_RESET_S
+        self.scheduler.time = max(self.scheduler.time, now)
+        self.now = max(self.now, now)
+        self.epoch = now
 
     def _sync_user_outputs(self, name: str, instance: str | None, value: object) -> None:
         s = self.store
