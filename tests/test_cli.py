@@ -23,3 +23,12 @@ def test_features_lists_values():
     assert any(line.split()[1:3] == ["Width", "Integer"] and line.split()[-1] == "4096"
                for line in result.output.splitlines())
     assert "AcquisitionMode" not in result.output
+
+
+def test_line_value_that_is_neither_level_nor_voltage_is_one_clear_error():
+    for value in ("abcV", "nanV", "2"):
+        result = CliRunner().invoke(main, ["line", "Line1", value])
+        assert result.exit_code == 2, (value, result.output)
+        assert f"Invalid value for VALUE: '{value}': a level (0/1/high/low) or a voltage" \
+            in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -232,13 +232,17 @@ def plug(action: str, serial: str | None) -> None:
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def line(line: str, value: str, serial: str | None) -> None:
     """Drive an input line: a level (0/1/high/low) or a voltage (e.g. 3.3V)."""
+    import math
     request = {"command": "line", "serial": serial, "line": line}
+    wrong = click.BadParameter(f"{value!r}: a level (0/1/high/low) or a voltage such as 3.3V",
+                               param_hint="VALUE")
     if value.upper().endswith("V"):
-        request["voltage"] = float(value[:-1])
-    elif value.lower() in ("1", "high", "on", "0", "low", "off"):
-        request["level"] = value.lower() in ("1", "high", "on")
-    else:
-        raise click.BadParameter("a level (0/1/high/low) or a voltage such as 3.3V")
+        try:
+            request["voltage"] = float(value[:-1])
+        except ValueError:
+            raise wrong from None
+        if not math.isfinite(request["voltage"]):
+            raise wrong
     reply = _request(request)
     if reply.get("warning"):
         click.echo(f"warning: {reply['warning']}", err=True)
