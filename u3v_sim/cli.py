@@ -243,6 +243,10 @@ def line(line: str, value: str, serial: str | None) -> None:
             raise wrong from None
         if not math.isfinite(request["voltage"]):
             raise wrong
+    elif value.lower() in ("1", "high", "on", "0", "low", "off"):
+        request["level"] = value.lower() in ("1", "high", "on")
+    else:
+        raise wrong
     reply = _request(request)
     if reply.get("warning"):
         click.echo(f"warning: {reply['warning']}", err=True)
