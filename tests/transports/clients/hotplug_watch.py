@@ -27,7 +27,8 @@ with usb1.USBContext() as context:
         ack = handle.bulkRead(0x81, 1024, timeout=2000)
         events.append(["ack", ack[6] | ack[7] << 8, 0])
     deadline = time.monotonic() + float(sys.argv[1])
-    while time.monotonic() < deadline:
+    # until the deadline, or until the camera has left and come back
+    while time.monotonic() < deadline and [e[0] for e in events[-2:]] != ["left", "arrived"]:
         context.handleEventsTimeout(0.1)
     try:
         handle.bulkWrite(0x01, b"U3VC" + bytes(20), timeout=500)
