@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -142,12 +143,17 @@ def test_device_numbers_stay_on_the_bus(tmp_path):
     """hub.c choose_devnum: numbers 2..127 round-robin, never beyond."""
     daemon = Daemon(tmp_path / "run", ("40012345",), tmp_path)
     try:
+        fds = Path(f"/proc/{daemon.info['pid']}/fd")
         seen = set()
-        for _ in range(130):
+        for round_ in range(130):
             daemon.control({"command": "replug"})
             seen.add(daemon.status()[0]["devnode"])
+            if round_ == 9:  # what the first replugs open (pty, holder) is not per replug
+                open_after_ten = len(list(fds.iterdir()))
         numbers = {int(node.rsplit("/", 1)[1]) for node in seen}
         assert max(numbers) <= 127 and min(numbers) >= 2 and len(numbers) == 126
+        # nothing left open per re-enumeration (the old node's ioctl socket used to stay)
+        assert len(list(fds.iterdir())) <= open_after_ten + 2
         listed = daemon.run(["lsusb", "-d", "2676:"]).stdout
         assert "Basler acA4096-40um" in listed
         assert daemon.client_json("pyusb_u3v.py", "info")["serial"] == "40012345"
