@@ -177,20 +177,20 @@ def test_without_direct_memory_access_frames_travel_through_umockdev_intact(tmp_
         daemon.stop()
 
 
-def assert_byte_exact_delivery(daemon):
+def assert_byte_exact_delivery(daemon, frames: int = 60):
     """A moving test image (every frame differs) is compared, frame by frame, with what the
     frame generator renders for that frame id."""
     import hashlib
 
     from u3v_sim.frames.generator import FrameGenerator
     from u3v_sim.frames.settings import ImageSettings
-    result = daemon.aravis_grab("--frames", "60", "--seconds", "20", "--digests", "60",
-                                "--set", "TestImageSelector=Testimage2")
+    result = daemon.aravis_grab("--frames", str(frames), "--seconds", "20", "--digests",
+                                str(frames), "--set", "TestImageSelector=Testimage2")
     daemon.run(["arv-tool-0.8", "control", "TestImageSelector=Off"], network_namespace=True)
-    assert result["completed"] == 60 and result["failed"] == 0, result
+    assert result["completed"] == frames and result["failed"] == 0, result
     generator = FrameGenerator()
     settings = ImageSettings(test_image="Testimage2")
     for frame_id, digest in result["digests"]:
         expected = hashlib.sha256(generator.render(settings, frame_id, 0)).hexdigest()
         assert digest == expected, frame_id
-    assert len({d for _, d in result["digests"]}) == 60  # the frames really differ
+    assert len({d for _, d in result["digests"]}) == frames  # the frames really differ
