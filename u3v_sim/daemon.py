@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from . import runtime
 from .camera.camera import Camera, FeatureWriteError
+from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
 from .config import CameraConfig, ConfigError, DaemonConfig
 from .control_server import ControlServer
@@ -35,6 +36,11 @@ log = logging.getLogger("u3v_sim.daemon")
 BUS_NUMBER = 2
 HOUSEKEEPING_S = 1.0
 REPLUG_DELAY_S = 0.5
+# After DeviceReset's ack, the camera leaves the bus this much later (the host reads the ack).
+RESET_LEAVE_S = 0.05
+# At shut-down, how long clients may still reap and close after the unplug (SIGTERM must
+# end the daemon within a second).
+SHUTDOWN_GRACE_S = 0.5
 # Deadlines are slept to with the event loop's timer until this close, then precisely.
 PRECISE_WAKE_S = 0.0015
 
@@ -69,6 +75,15 @@ class CameraService:
         max_workers=1, thread_name_prefix="render"))
     rates: Rates = field(default_factory=Rates)
     rendering: bool = False
+    # How late the pacing loop runs the camera; warns once per episode of skipping ahead.
+    lateness: LatenessWatch = field(default_factory=LatenessWatch)
+    # When the pacing loop next wakes by itself (it sets this under the lock). It belongs to
+    # the camera, not to a port: a port made at replug must still wake the loop.
+    loop_deadline: float = float("inf")
+    # The root hub port the camera is plugged into (its sysfs path), 1-based.
+    hub_port: int = 1
+    # Ports of earlier enumerations whose clients still hold the node open (they may reap).
+    old_ports: list = field(default_factory=list)
 
     def status(self) -> dict:
         with self.lock:
@@ -81,12 +96,20 @@ class CameraService:
                 "streaming": self.camera.stream.enabled,
                 "fps": round(self.rates.fps, 2), "mb_per_s": round(self.rates.mb_per_s, 1),
                 "frames_started": a.frames_started, "frames_sent": s.frames_sent,
-                "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming,
+                "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming
+                + s.frames_dropped_daemon_overload,
                 "dropped_buffer_full": s.frames_dropped_buffer_full,
                 "dropped_not_streaming": s.frames_dropped_not_streaming,
+                "dropped_daemon_overload": s.frames_dropped_daemon_overload,
+                "buffered_frames": self.camera.stream_channel.buffered_frames,
+                "behind_real_time": self.lateness.behind,
+                "behind_ms": round(self.lateness.window_worst_s * 1e3, 1),
+                "realtime": self.camera.realtime.stats.as_dict() if self.camera.realtime else {},
                 "overtriggers": a.frame_start_overtriggers,
                 "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
                 "transport": dict(self.port.stats),
+                # the usbfs memory limit every node shares (devio.c usbfs_memory_mb)
+                "usbfs_memory": vars(self.port.testbed.memory).copy(),
                 "trailer_lateness_ms": _percentiles(self.camera.stream_channel.lateness),
             }
 
@@ -108,7 +131,6 @@ class Daemon:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = asyncio.Event()
         self.control_server: ControlServer | None = None
-        self._next_devnum = 2
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -133,11 +155,13 @@ class Daemon:
             camera.apply_features(config.features, self.clock())
         except FeatureWriteError as error:
             raise ConfigError(f"{where}: [camera.features] {error}") from None
+        camera.realtime = RealTimeLimit()  # on a real clock: skip ahead, never a backlog
         lock = threading.RLock()
         wake = asyncio.Event()
         usb = U3VUsbDevice(camera, make_identity(config.serial, config.user_id),
                            on_complete=lambda t: None)
         service = CameraService(config, camera, usb, None, lock, wake)  # type: ignore[arg-type]
+        service.hub_port = len(self.services) + 1
         service.port = self._new_port(service)
         camera.reset_listeners.append(lambda: self._schedule_replug(service))
         camera.start_listeners.append(lambda: self._prepare_frames(service))
@@ -155,33 +179,70 @@ class Daemon:
                                          settings)
 
     def _new_port(self, service: CameraService) -> UmockdevDevice:
-        devnum, self._next_devnum = self._next_devnum, self._next_devnum + 1
+        in_use = {p.devnum for s in self.services for p in (s.port, *s.old_ports)
+                  if p is not None}
+        devnum = self.testbed.allocate_devnum(in_use)
         loop = self.loop
 
-        def wake() -> None:
-            loop.call_soon_threadsafe(service.wake.set)
+        def on_submit() -> None:
+            """(Under the lock.) Wake the pacing loop when the camera now has something to do
+            before the loop would wake anyway (a command changed its schedule, an ack is
+            pending), or a frame waits to be rendered ahead."""
+            due = service.usb.next_deadline()
+            if (due is not None and due < service.loop_deadline) \
+                    or service.camera.stream_channel.needs_preparation():
+                loop.call_soon_threadsafe(service.wake.set)
 
-        return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, devnum, service.lock,
-                              self.clock, wake, direct_memory=self.config.direct_memory)
+        return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, service.hub_port, devnum,
+                              service.lock, self.clock, on_submit,
+                              direct_memory=self.config.direct_memory)
 
     # -- hot-plug ----------------------------------------------------------------------------
 
     def unplug(self, service: CameraService) -> None:
+        """The cable is pulled: the camera loses power (it is powered from the USB port)."""
+        if service.port.syspath is None:
+            return
         service.port.unplug()
+        with service.lock:
+            service.camera.power_off(self.clock())
+        if service.port.open_clients:
+            service.old_ports.append(service.port)
 
     def replug(self, service: CameraService) -> None:
-        if service.port.syspath is not None:
-            service.port.unplug()
+        """Plugged in (again): the camera boots as after power-on and enumerates with a new
+        device number."""
+        self.unplug(service)
+        with service.lock:
+            service.camera.power_up(self.clock())
+            service.loop_deadline = float("-inf")  # the loop must look at the new state
         service.port = self._new_port(service)
         service.port.plug()
+        service.wake.set()
+        self._prepare(service)
         log.info("camera %s re-enumerated at %s", service.config.serial, service.port.devnode)
 
+    async def _let_clients_go(self) -> None:
+        """After the unplug at shut-down, give clients a moment to reap their URBs (completed
+        with -ESHUTDOWN) and close the node: once the daemon is gone, umockdev's preload aborts
+        a client at its next ioctl on the node (SIGABRT) instead of answering ENODEV."""
+        deadline = self.clock() + SHUTDOWN_GRACE_S
+        while self.clock() < deadline:
+            for service in self.services:
+                for port in (service.port, *service.old_ports):
+                    port.purge_dead_clients()
+            if not any(port.open_clients for s in self.services
+                       for port in (s.port, *s.old_ports)):
+                return
+            await asyncio.sleep(0.02)
+
     def _schedule_replug(self, service: CameraService) -> None:
-        """DeviceReset: the camera leaves the bus and comes back, as a real one does."""
+        """DeviceReset (any thread): the camera has acknowledged; it leaves the bus once the
+        host has had the ack, and comes back, as a real one does."""
         def later() -> None:
             self.unplug(service)
             self.loop.call_later(REPLUG_DELAY_S, self.replug, service)
-        self.loop.call_soon_threadsafe(self.loop.call_later, 0.05, later)
+        self.loop.call_soon_threadsafe(self.loop.call_later, RESET_LEAVE_S, later)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -189,9 +250,12 @@ class Daemon:
         """Run the camera's clock at its deadlines; render frames ahead of the stream."""
         while True:
             with service.lock:
-                service.usb.service(self.clock())
+                now = self.clock()
+                due = service.camera.scheduler.next_deadline()
+                service.lateness.note(0.0 if due is None else max(0.0, now - due))
+                service.usb.service(now)
                 deadline = service.usb.next_deadline()
-                service.port.loop_deadline = float("inf") if deadline is None else deadline
+                service.loop_deadline = float("inf") if deadline is None else deadline
                 record = None
                 if not service.rendering:
                     record = service.camera.stream_channel.take_for_preparation()
@@ -225,9 +289,17 @@ class Daemon:
             await asyncio.sleep(HOUSEKEEPING_S)
             for service in self.services:
                 service.port.purge_dead_clients()
+                for port in list(service.old_ports):
+                    port.purge_dead_clients()
+                    if not port.open_clients:
+                        service.old_ports.remove(port)
                 with service.lock:
                     s = service.camera.stream_channel.stats
                     service.rates.update(self.clock(), s.frames_sent, s.bytes_sent)
+                    realtime = service.camera.realtime
+                    said = realtime and service.lateness.update(realtime.stats, self.clock())
+                if said:
+                    log.log(said[0], "camera %s %s", service.config.serial, said[1])
 
     async def handle_control(self, request: dict) -> dict:
         """One control-socket request (a JSON object) to its reply; raises on a bad request
@@ -328,7 +400,8 @@ class Daemon:
             if self.control_server is not None:
                 self.control_server.close()
             for service in self.services:
-                service.port.unplug()
+                self.unplug(service)
+            await self._let_clients_go()
             for service in self.services:
                 service.renderer.shutdown(wait=False, cancel_futures=True)
             self.testbed.close()

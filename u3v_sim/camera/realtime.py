@@ -19,6 +19,7 @@ skip, however far behind the caller is. Pure: the caller passes ``now`` (seconds
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -80,3 +81,42 @@ class RealTimeLimit:
         s.worst_lag_s = max(s.worst_lag_s, lag_s)
         s.last_lag_s = lag_s
         s.last_skip_at = now
+
+
+# Chosen: an episode of skipping ends once the camera went this long without a skip.
+EPISODE_GAP_S = 2.0
+
+
+@dataclass
+class LatenessWatch:
+    """What a real-time driver says about a camera's lateness: the worst lag its pacing loop
+    met in the last window (``note`` at each wake-up, ``update`` once per window), and one
+    message when an episode of skipping ahead starts and one when it ends."""
+    behind: bool = False
+    worst_s: float = 0.0          # the worst lag in the window so far
+    window_worst_s: float = 0.0   # the worst lag of the last complete window
+    # (skips, frames dropped, seconds skipped) before the current episode, or as last seen.
+    _before: tuple = (0, 0, 0.0)
+
+    def note(self, lag_s: float) -> None:
+        self.worst_s = max(self.worst_s, lag_s)
+
+    def update(self, stats: RealTimeStats, now: float) -> tuple[int, str] | None:
+        """Close the window; (logging level, message) when an episode starts or ends."""
+        self.window_worst_s, self.worst_s = self.worst_s, 0.0
+        skips, frames, skipped_s = self._before
+        if not self.behind:
+            if stats.skips == skips:
+                return None
+            self.behind = True
+            return logging.WARNING, (
+                f"fell {stats.last_lag_s * 1e3:.0f} ms behind real time: skipping ahead (the "
+                f"frames free run would start meanwhile are dropped, cause daemon_overload)")
+        if stats.last_skip_at is None or now - stats.last_skip_at < EPISODE_GAP_S:
+            return None
+        self.behind = False
+        self._before = (stats.skips, stats.frames_dropped, stats.skipped_s)
+        return logging.INFO, (
+            f"back to real time after {stats.skips - skips} skip(s): "
+            f"{stats.skipped_s - skipped_s:.2f} s skipped, "
+            f"{stats.frames_dropped - frames} frames dropped (daemon_overload)")
