@@ -61,8 +61,8 @@ class DeviceNode:
         os.close(self.master)
         os.close(self._slave)
         self.master = self._slave = -1
-        try:
-            self._holder.wait(timeout=1.0)
+        try:  # it ends at the hang-up's SIGHUP; never wait long for that
+            self._holder.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             self._holder.kill()
             self._holder.wait()
