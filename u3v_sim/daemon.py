@@ -43,6 +43,9 @@ RESET_LEAVE_S = 0.05
 SHUTDOWN_GRACE_S = 0.5
 # Deadlines are slept to with the event loop's timer until this close, then precisely.
 PRECISE_WAKE_S = 0.0015
+# A camera asked for more than the simulator can model still lets the ioctl thread and the
+# control socket in between its bounded steps (see camera/realtime.py).
+BEHIND_YIELD_S = 0.001
 
 
 @dataclass
@@ -265,6 +268,8 @@ class Daemon:
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             if timeout is not None:  # the loop's timers wake up to a millisecond late
                 timeout = max(0.0, timeout - PRECISE_WAKE_S)
+                if deadline < self.clock() - PRECISE_WAKE_S:   # behind: let the others in
+                    await asyncio.sleep(BEHIND_YIELD_S)
             try:
                 await asyncio.wait_for(service.wake.wait(), timeout)
             except TimeoutError:

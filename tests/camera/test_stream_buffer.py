@@ -126,7 +126,8 @@ def test_a_real_time_camera_skips_a_backlog_of_seconds_and_counts_the_frames(rig
     camera.realtime = RealTimeLimit(max_lag_s=0.1)
     node_map.AcquisitionStart.execute()
     start = host.clock.now
-    camera.advance(start + 0.05)                     # on time: 50 frames, one at a time
+    for step in range(1, 6):                         # on time: 50 frames, 10 ms a step
+        camera.advance(start + step * 0.01)
     assert camera.acquisition.stats.frames_started == pytest.approx(50, abs=1)
     assert camera.realtime.stats.skips == 0
     camera.advance(start + 5.05)                     # the driver was away for 5 s
@@ -196,3 +197,28 @@ def test_shifting_the_scheduler_keeps_the_order_and_moves_the_clock():
     assert ran == [(0.1, pytest.approx(1.1)), (0.2, pytest.approx(1.2))]
     assert not scheduler.run_until(2.0, max_actions=0)
     assert scheduler.run_until(2.0) and ran[-1] == (0.3, pytest.approx(1.3))
+
+
+def test_lateness_is_reported_once_when_an_episode_starts_and_once_when_it_ends():
+    import logging
+
+    from u3v_sim.camera.realtime import EPISODE_GAP_S, LatenessWatch, RealTimeStats
+    stats, watch = RealTimeStats(), LatenessWatch()
+    assert watch.update(stats, 1.0) is None
+    said = []
+    for second in range(2, 6):                       # a skip every second: one episode
+        stats.skips += 1
+        stats.frames_dropped += 1000
+        stats.skipped_s += 0.5
+        stats.last_lag_s, stats.last_skip_at = 0.5, float(second)
+        watch.note(0.5)
+        said.append(watch.update(stats, second + 0.5))
+    assert said[0][0] == logging.WARNING and "500 ms behind" in said[0][1]
+    assert said[1:] == [None] * 3 and watch.behind and watch.window_worst_s == 0.5
+    assert watch.update(stats, 5.0 + EPISODE_GAP_S / 2) is None
+    level, message = watch.update(stats, 5.0 + EPISODE_GAP_S)
+    assert level == logging.INFO and "4 skip(s)" in message and "4000 frames" in message
+    assert not watch.behind and watch.window_worst_s == 0.0
+    stats.skips += 1
+    stats.last_skip_at = 10.0
+    assert watch.update(stats, 10.5)[0] == logging.WARNING   # a new episode warns again
