@@ -117,6 +117,20 @@ def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
     return found
 
 
+def open_file_count(path: str, exclude: Iterable[int] = ()) -> int:
+    """How many open files of live processes (but ``exclude``) refer to ``path``."""
+    skip = set(exclude)
+    count = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in skip:
+            continue
+        try:
+            count += sum(1 for fd in (proc / "fd").iterdir() if os.readlink(fd) == path)
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at
+    return count
+
+
 def identify(path: str, address: int, expected: Callable[[], bytes],
              exclude: Iterable[int] = ()) -> ProcessMemory | None:
     """The process behind a request about ``path``: the only process besides ours and

@@ -35,7 +35,7 @@ from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
-from .process_memory import (ProcessMemory, identify, processes_with_open,  # noqa: E402
+from .process_memory import (ProcessMemory, identify, open_file_count,  # noqa: E402
                              tighten_timer_slack)
 
 log = logging.getLogger(__name__)
@@ -287,9 +287,38 @@ class UmockdevDevice:
             return done()
         if request == usbfs.GET_SPEED:
             return done(usbfs.SPEED_SUPER)
-        if request in (usbfs.RESET, usbfs.DROP_PRIVILEGES, usbfs.CONNECT, usbfs.DISCONNECT):
+        if request == usbfs.BULK:
+            return refused(self._bulk_checks(arg, client))
+        if usbfs.is_conninfo_ex(request):  # devio.c proc_conninfo_ex: the first len bytes
+            size = (request >> 16) & 0x3FFF
+            layout = usbfs.CONNINFO_EX_STRUCT
+            info = layout.pack(layout.size, self.busnum, self.devnum, usbfs.SPEED_SUPER, 1,
+                               bytes([self.port]).ljust(7, b"\0"))
+            if size:
+                arg.resolve(0, min(size, len(info))).update(0, info[:size])
             return done()
+        if request in (usbfs.CLAIM_PORT, usbfs.RELEASE_PORT, usbfs.ALLOC_STREAMS,
+                       usbfs.FREE_STREAMS):
+            # no ports (not a hub); no bulk streams on any endpoint
+            return done(-1, errno.EINVAL)
+        if request in (usbfs.RESET, usbfs.DROP_PRIVILEGES, usbfs.DISCSIGNAL,
+                       usbfs.FORBID_SUSPEND, usbfs.ALLOW_SUSPEND):
+            return done()
+        # (DISCONNECT and CONNECT exist only as codes inside USBDEVFS_IOCTL: -ENOTTY here.)
         return None
+
+    def _bulk_checks(self, arg, client) -> int:
+        """USBDEVFS_BULK (devio.c proc_bulk): the endpoint, claim and length checks. A
+        synchronous bulk transfer itself is not served (it would block umockdev's thread;
+        libusb never uses it): -ENOTTY."""
+        endpoint, length, _timeout, _data = usbfs.BULKTRANSFER.unpack(
+            bytes(arg.resolve(0, usbfs.BULKTRANSFER.size).retrieve()))
+        error = self._check_endpoint(client, endpoint)
+        if error:
+            return error
+        if length >= usbfs.XFER_MAX:
+            return errno.EINVAL
+        return errno.ENOTTY
 
     # -- claims (devio.c claimintf, checkintf) -----------------------------------------------
 
@@ -520,10 +549,11 @@ class UmockdevDevice:
             self.node.set_ready(any(c.reapable for c in self.clients.values()))
 
     def _other_openers_alive(self) -> bool:
-        """Whether a live process besides the requesting one and the daemon has the node open."""
+        """Whether an open file of the node besides the requesting one is still held by a
+        live process (two open files in one process count as two, as claims are per file)."""
         if self.node is None or self.node.master < 0:
             return True
-        return len(processes_with_open(self.node.tty, exclude=self.node.own_pids)) > 1
+        return open_file_count(self.node.tty, exclude=self.node.own_pids) > 1
 
     def _drop_client(self, client) -> None:
         state = self.clients.pop(client, None)

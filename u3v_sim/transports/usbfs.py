@@ -57,6 +57,16 @@ ALLOC_STREAMS = _ior(28, 8)
 FREE_STREAMS = _ior(29, 8)
 DROP_PRIVILEGES = _iow(30, 4)
 GET_SPEED = _io(31)
+DISCSIGNAL = _ior(14, 16)
+CLAIM_PORT = _ior(24, 4)
+RELEASE_PORT = _ior(25, 4)
+FORBID_SUSPEND = _io(33)
+ALLOW_SUSPEND = _io(34)
+CONNINFO_EX_NUMBER = 32  # _IOR('U', 32, len): any length, the struct's first len bytes
+
+
+def is_conninfo_ex(request: int) -> bool:
+    return request & ~(0x3FFF << 16) == _ior(CONNINFO_EX_NUMBER, 0)
 
 NAMES = {value: name for name, value in globals().items()
          if name.isupper() and isinstance(value, int) and name != "POINTER"}
@@ -264,3 +274,8 @@ CTRLTRANSFER = struct.Struct("<BBHHHIxxxxQ")
 CTRLTRANSFER_DATA_OFFSET = 16
 # devio.c proc_control: wLength above PAGE_SIZE is -EINVAL.
 PAGE_SIZE = 4096
+
+# struct usbdevfs_bulktransfer: ep, len, timeout (ms), data pointer (x86-64: 24 bytes).
+BULKTRANSFER = struct.Struct("<IIIxxxxQ")
+# struct usbdevfs_conninfo_ex: size, busnum, devnum, speed, num_ports, ports[7].
+CONNINFO_EX_STRUCT = struct.Struct("<IIIIB7s")
