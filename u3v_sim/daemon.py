@@ -40,7 +40,7 @@ REPLUG_DELAY_S = 0.5
 RESET_LEAVE_S = 0.05
 # At shut-down, how long clients may still reap and close after the unplug (SIGTERM must
 # end the daemon within a second).
-SHUTDOWN_GRACE_S = 0.5
+SHUTDOWN_GRACE_S = 0.3
 # Deadlines are slept to with the event loop's timer until this close, then precisely.
 PRECISE_WAKE_S = 0.0015
 # A camera asked for more than the simulator can model still lets the ioctl thread and the
