@@ -98,6 +98,22 @@ def test_submit_and_claim_errors(node_daemon):
     assert report["release_auto_claimed"] == "ok"
 
 
+def test_dropped_privileges_and_configuration_under_claims(node_daemon):
+    report = raw(node_daemon, "privileges")
+    assert report == {
+        "disconnect_claim_nonexistent": "EINVAL",  # proc_disconnect_claim: no such interface
+        "claim_0": "ok",
+        "set_configuration_while_claimed": "EBUSY",  # proc_setconfig: an interface is claimed
+        "drop": "ok",                                # proc_drop_privileges
+        "claim_0_again": "ok",                       # claimintf: already ours
+        "claim_2": "EACCES",                         # claimintf: not in the allowed mask
+        "submit_stream": "EACCES",                   # checkintf -> claimintf
+        "usbfs_ioctl": "EACCES",                     # proc_ioctl
+        "reset": "EACCES",                           # proc_resetdevice: not every claim ours
+        "release_0": "ok",
+    }
+
+
 def test_memory_limit(node_daemon):
     report = raw(node_daemon, "limits")
     assert report["out_xfer_max"] == "EINVAL"       # buffer_length >= USBFS_XFER_MAX

@@ -66,6 +66,9 @@ class _Client:
     reapable: deque[int] = field(default_factory=deque)
     memory: ProcessMemory | None = None  # direct access to the client's memory, if possible
     identified: bool = False             # whether its process was looked for
+    # USBDEVFS_DROP_PRIVILEGES: the interfaces it may still claim, for good
+    allowed_interfaces: int = ~0
+    privileges_dropped: bool = False
 
 
 class UsbfsHandler(UMockdev.IoctlBase):
@@ -250,8 +253,19 @@ class UmockdevDevice:
         if request == usbfs.GET_CAPABILITIES:
             u32(usbfs.CAPABILITIES)
             return done()
-        if request in (usbfs.CLAIMINTERFACE, usbfs.DISCONNECT_CLAIM):
+        if request == usbfs.CLAIMINTERFACE:
             return refused(self._claim(client, u32()))
+        if request == usbfs.DISCONNECT_CLAIM:
+            # devio.c proc_disconnect_claim: an interface that does not exist is -EINVAL
+            # (no driver is bound to ours, so there is nothing to disconnect)
+            interface = u32()
+            if interface not in d.INTERFACE_ENDPOINTS:
+                return done(-1, errno.EINVAL)
+            return refused(self._claim(client, interface))
+        if request == usbfs.DROP_PRIVILEGES:  # devio.c proc_drop_privileges: one way
+            state.allowed_interfaces &= u32()
+            state.privileges_dropped = True
+            return done()
         if request == usbfs.RELEASEINTERFACE:
             interface = u32()
             error = self.claims.release(client, interface)
@@ -261,8 +275,8 @@ class UmockdevDevice:
             return refused(error)
         if request == usbfs.SETCONFIGURATION:
             value = struct.unpack("<i", bytes(arg.resolve(0, 4).retrieve()))[0]
-            if any(h is not client for h in self.claims.holders()):
-                return done(-1, errno.EBUSY)  # devio.c proc_setconfig: another's claim
+            if self.claims.holders():
+                return done(-1, errno.EBUSY)  # devio.c proc_setconfig: any claimed interface
             return done() if self.device.requests.set_configuration(max(value, 0)) \
                 else done(-1, errno.EINVAL)
         if request == usbfs.SETINTERFACE:
@@ -280,8 +294,13 @@ class UmockdevDevice:
             return done() if self.device.clear_halt(endpoint) else done(-1, errno.ENOENT)
         if request == usbfs.CONTROL:
             return self._control(arg, client)
+        if request == usbfs.IOCTL and state.privileges_dropped:
+            return done(-1, errno.EACCES)  # devio.c proc_ioctl
         if request in (usbfs.GETDRIVER, usbfs.IOCTL):
             return done(-1, errno.ENODATA)  # no kernel driver bound to our interfaces
+        if request == usbfs.RESET and state.privileges_dropped and any(
+                self.claims.holder.get(i) is not client for i in d.INTERFACE_ENDPOINTS):
+            return done(-1, errno.EACCES)  # devio.c proc_resetdevice: only with every claim
         if request == usbfs.CONNECTINFO:
             arg.resolve(0, 8).update(0, struct.pack("<IBxxx", self.devnum, 0))
             return done()
@@ -301,7 +320,7 @@ class UmockdevDevice:
                        usbfs.FREE_STREAMS):
             # no ports (not a hub); no bulk streams on any endpoint
             return done(-1, errno.EINVAL)
-        if request in (usbfs.RESET, usbfs.DROP_PRIVILEGES, usbfs.DISCSIGNAL,
+        if request in (usbfs.RESET, usbfs.DISCSIGNAL,
                        usbfs.FORBID_SUSPEND, usbfs.ALLOW_SUSPEND):
             return done()
         # (DISCONNECT and CONNECT exist only as codes inside USBDEVFS_IOCTL: -ENOTTY here.)
@@ -323,7 +342,9 @@ class UmockdevDevice:
     # -- claims (devio.c claimintf, checkintf) -----------------------------------------------
 
     def _claim(self, client, interface: int) -> int:
-        error = self.claims.claim(client, interface)
+        state = self.clients.get(client)
+        allowed = state.allowed_interfaces if state is not None else ~0
+        error = self.claims.claim(client, interface, allowed)
         if error == errno.EBUSY and not self._other_openers_alive():
             # The kernel releases a dead process's claims when its file closes; umockdev does
             # not always notice a killed client, so a claim with no live process behind it is
@@ -331,7 +352,7 @@ class UmockdevDevice:
             for holder in self.claims.holders() - {client}:
                 self._drop_client(holder)
                 self._dead_clients.append(holder)
-            error = self.claims.claim(client, interface)
+            error = self.claims.claim(client, interface, allowed)
         if error == errno.EBUSY:
             self.stats["refused_busy"] += 1
         return error

@@ -238,13 +238,19 @@ class Claims:
         self.interfaces = interfaces
         self.holder: dict[int, object] = {}
 
-    def claim(self, owner: object, interface: int) -> int:
-        """0 or the errno of USBDEVFS_CLAIMINTERFACE."""
+    def claim(self, owner: object, interface: int, allowed: int = ~0) -> int:
+        """0 or the errno of USBDEVFS_CLAIMINTERFACE; ``allowed`` is the mask of interfaces
+        left to a file that dropped its privileges (USBDEVFS_DROP_PRIVILEGES): others are
+        -EACCES."""
         if not 0 <= interface < MAX_INTERFACES:
             return errno.EINVAL
+        holder = self.holder.get(interface)
+        if holder is owner:
+            return 0
+        if not allowed >> interface & 1:
+            return errno.EACCES
         if interface not in self.interfaces:
             return errno.ENOENT
-        holder = self.holder.get(interface)
         if holder is not None and holder is not owner:
             return errno.EBUSY
         self.holder[interface] = owner

@@ -3,8 +3,8 @@ kernel's drivers/usb/core/devio.c answers them. Run under the testbed environmen
 scenario prints one JSON object of what the node answered (errno names, URB statuses, whether
 bytes past a buffer changed).
 
-usage: usbfs_raw.py SCENARIO   (lengths | claims_holder | claims_other | claims_misc | limits |
-                                disconnect | nak)
+usage: usbfs_raw.py SCENARIO   (lengths | claims_holder | claims_other | claims_misc |
+                                privileges | limits | disconnect | nak)
 """
 
 from __future__ import annotations
@@ -267,6 +267,24 @@ def claims_misc() -> dict:
     reaped, err = node.reap_wait()
     report["discarded_status"] = [name(err), -reaped.status if reaped else None]
     report["release_auto_claimed"] = name(node.release(2))
+    return report
+
+
+def privileges() -> dict:
+    """USBDEVFS_DROP_PRIVILEGES, SETCONFIGURATION under a claim, DISCONNECT_CLAIM."""
+    node = Node()
+    claim = ctypes.create_string_buffer(264)  # struct usbdevfs_disconnect_claim
+    struct.pack_into("<I", claim, 0, 5)
+    report = {"disconnect_claim_nonexistent": name(node.ioctl(usbfs.DISCONNECT_CLAIM, claim)),
+              "claim_0": name(node.claim(0)),
+              "set_configuration_while_claimed": name(node.u32(usbfs.SETCONFIGURATION, 1)),
+              "drop": name(node.u32(usbfs.DROP_PRIVILEGES, 0b001))}
+    report["claim_0_again"] = name(node.claim(0))
+    report["claim_2"] = name(node.claim(2))
+    report["submit_stream"] = name(node.submit(Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(64))))
+    report["usbfs_ioctl"] = name(node.ioctl(usbfs.IOCTL, ctypes.create_string_buffer(16)))
+    report["reset"] = name(node.ioctl(usbfs.RESET, 0))
+    report["release_0"] = name(node.release(0))
     return report
 
 
