@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import struct
 import threading
 import time
@@ -181,7 +180,8 @@ class UmockdevDevice:
             "bDeviceSubClass": "02", "bDeviceProtocol": "01", "bMaxPacketSize0": 9,
             "bNumConfigurations": 1, "bConfigurationValue": 1, "bNumInterfaces": " 3",
             "manufacturer": ident.manufacturer, "product": ident.model,
-            "serial": ident.serial, "devpath": self.port, "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
+            "serial": ident.serial, "devpath": self.port,
+            "dev": f"{USB_MAJOR}:{(bus - 1) * 128 + dev - 1}",
         }
         lines = [f"P: {self._device_path()}",
                  f"N: bus/usb/{bus:03d}/{dev:03d}",

@@ -8,9 +8,11 @@ endpoint fails with EPIPE, a discarded one with ENOENT, one that gets more data 
 buffer holds with EOVERFLOW (and only what fits: the host controller's babble), every pending
 one with ESHUTDOWN when the device leaves the bus (usb_hcd_flush_endpoint).
 
-The device answers one command at a time (USB3 Vision 1.0, 3.5.2: the host sends the next
-command after it has the acknowledge): while an ack waits to be read, the command endpoint
-NAKs, so a command transfer stays pending until the host reads the ack.
+The device answers one command at a time (GenCP: a host sends its next command once it has
+the acknowledge of the last; Aravis and pylon do so): while an ack waits to be read, the
+command endpoint NAKs, so a command transfer stays pending until the host reads the ack and
+the device never holds more than one command's acks. (Chosen: a real device's buffering of a
+second command is not documented; this bound is what issue 8 asks for.)
 """
 
 from __future__ import annotations
