@@ -399,7 +399,8 @@ class Daemon:
                   f"LD_PRELOAD={PRELOAD_LIBRARY}\n  (details in {path})", flush=True)
             await self.stopping.wait()
         finally:
-            log.info("shutting down")
+            if tasks:  # (a start-up refusal is already said in one line)
+                log.info("shutting down")
             for task in tasks:
                 task.cancel()
             if self.control_server is not None:
