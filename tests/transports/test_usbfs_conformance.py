@@ -192,3 +192,20 @@ def test_pyusb_read_in_flight_at_unplug_returns_at_once(tmp_path):
     report = json.loads(out.strip().splitlines()[-1])
     assert report["error"] == "ENODEV", report  # LIBUSB_ERROR_NO_DEVICE
     assert report["ended_at"] - unplugged_at < 1.0, report
+
+
+def test_pylon_grabbing_at_unplug_notices_and_stops(tmp_path):
+    daemon = Daemon(tmp_path / "run", ("40012345",), tmp_path)
+    try:
+        process = subprocess.Popen([sys.executable, str(CLIENTS / "pylon_unplug.py")],
+                                   env=daemon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True)
+        assert process.stdout.readline().strip() == "grabbing"
+        unplugged_at = time.monotonic()
+        daemon.control({"command": "unplug"})
+        out, _ = process.communicate("go\n", timeout=30)
+    finally:
+        daemon.stop()
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["removed"] and report["noticed_at"] - unplugged_at < 1.5, report
+    assert report["stop_grabbing_s"] < 1.0 and report["close_s"] < 1.0, report
