@@ -79,6 +79,16 @@ def test_claims_are_per_open_file(node_daemon):
     assert released == {"released": ["ok", "ok", "ok"]}
 
 
+def test_claims_end_when_the_file_is_closed(node_daemon):
+    """devio.c usbdev_release drops a file's claims at close: the next process may set the
+    configuration at once (umockdev hears of the close later)."""
+    answers = []
+    for _ in range(5):
+        assert raw(node_daemon, "claim_and_exit") == {"claimed": ["ok", "ok", "ok"]}
+        answers.append(raw(node_daemon, "set_configuration")["set_configuration"])
+    assert answers == ["ok"] * 5
+
+
 def test_submit_and_claim_errors(node_daemon):
     report = raw(node_daemon, "claims_misc")
     assert report["claim_nonexistent"] == "ENOENT"      # claimintf: no such interface
@@ -123,6 +133,12 @@ def test_memory_limit(node_daemon):
     assert report["stream_refusal"] == "ENOMEM"
     assert report["discarded_statuses"] == [2]
     assert report["accepted_again"] == 15           # freed when reaped
+
+
+def test_a_forked_child_uses_its_own_memory(node_daemon):
+    report = raw(node_daemon, "fork")
+    assert report == {"child_ack": [2, 0, 64], "parent_untouched": True,
+                      "parent_next_ack": 3}, report
 
 
 def test_one_command_at_a_time(node_daemon):

@@ -117,6 +117,24 @@ def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
     return found
 
 
+def main_thread_children(pid: int) -> bytes:
+    """The pids (space-separated) of the children ``pid``'s main thread started, as the
+    kernel lists them (/proc/<pid>/task/<pid>/children): a cheap test for a fork."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
+            return children.read()
+    except OSError:
+        return b""
+
+
+def holds_open(pid: int, path: str) -> bool:
+    """Whether process ``pid`` has ``path`` open."""
+    try:
+        return any(os.readlink(fd) == path for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
 def open_file_count(path: str, exclude: Iterable[int] = ()) -> int:
     """How many open files of live processes (but ``exclude``) refer to ``path``."""
     skip = set(exclude)

@@ -34,8 +34,8 @@ from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
-from .process_memory import (ProcessMemory, identify, open_file_count,  # noqa: E402
-                             tighten_timer_slack)
+from .process_memory import (ProcessMemory, holds_open, identify,  # noqa: E402
+                             main_thread_children, open_file_count, tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
@@ -54,6 +54,7 @@ class _Urb:
     #                      more ends with -EOVERFLOW in the device)
     control: bool
     memory: int          # charged to the usbfs memory budget until reaped
+    direct: bool         # submitted through direct memory access (else umockdev's socket)
     urb: object = None     # without direct memory access: UMockdev.IoctlData of the URB
     buffer: object = None  # and of its data buffer, once resolved
 
@@ -68,6 +69,22 @@ class _Client:
     # USBDEVFS_DROP_PRIVILEGES: the interfaces it may still claim, for good
     allowed_interfaces: int = ~0
     privileges_dropped: bool = False
+    # Direct memory access is right only while the open file is in one process: a child that
+    # inherited it (fork) issues ioctls whose memory is its own. The children last seen, and
+    # whether one of them holds the node.
+    children: bytes = b""
+    shared: bool = False
+
+    def direct(self, tty: str) -> ProcessMemory | None:
+        """The client's memory for this ioctl, or None to go through umockdev's socket (which
+        reaches whichever process made the call)."""
+        if self.memory is None:
+            return None
+        children = main_thread_children(self.memory.pid)
+        if children != self.children:
+            self.children = children
+            self.shared = any(holds_open(int(pid), tty) for pid in children.split())
+        return None if self.shared else self.memory
 
 
 class UsbfsHandler(UMockdev.IoctlBase):
@@ -276,6 +293,7 @@ class UmockdevDevice:
             return refused(error)
         if request == usbfs.SETCONFIGURATION:
             value = struct.unpack("<i", bytes(arg.resolve(0, 4).retrieve()))[0]
+            self._drop_stale_claims(client)
             if self.claims.holders():
                 return done(-1, errno.EBUSY)  # devio.c proc_setconfig: any claimed interface
             return done() if self.device.requests.set_configuration(max(value, 0)) \
@@ -346,18 +364,24 @@ class UmockdevDevice:
         state = self.clients.get(client)
         allowed = state.allowed_interfaces if state is not None else ~0
         error = self.claims.claim(client, interface, allowed)
-        if error == errno.EBUSY and not self._other_openers_alive():
-            # The kernel releases a dead process's claims when its file closes; umockdev does
-            # not always notice a killed client, so a claim with no live process behind it is
-            # stale.
-            for holder in self.claims.holders() - {client}:
-                self._drop_client(holder)
-                self._dead_clients.append(holder)
-                self.stats["stale_claims_dropped"] += 1
+        if error == errno.EBUSY and self._drop_stale_claims(client):
             error = self.claims.claim(client, interface, allowed)
         if error == errno.EBUSY:
             self.stats["refused_busy"] += 1
         return error
+
+    def _drop_stale_claims(self, client) -> bool:
+        """The kernel releases a file's claims when it is closed (devio.c usbdev_release);
+        umockdev hears of a close later, or not at all for a killed client. Claims of other
+        clients with no open file left behind them are dropped now; whether any were."""
+        others = self.claims.holders() - {client}
+        if not others or self._other_openers_alive():
+            return False
+        for holder in others:
+            self._drop_client(holder)
+            self._dead_clients.append(holder)
+            self.stats["stale_claims_dropped"] += 1
+        return True
 
     def _check_interface(self, client, interface: int) -> int:
         """devio.c checkintf: an interface used without a claim is claimed on the spot."""
@@ -383,8 +407,9 @@ class UmockdevDevice:
         if not state.identified:
             state.identified = True
             state.memory = self._direct_memory(address, arg)
-        if state.memory is not None:
-            head = state.memory.read(address, usbfs.URB_SIZE)
+        memory = state.direct(self.node.tty) if self.node is not None else None
+        if memory is not None:
+            head = memory.read(address, usbfs.URB_SIZE)
         else:
             urb_data = arg.resolve(0, usbfs.URB_SIZE)
             head = bytes(urb_data.retrieve())
@@ -394,14 +419,14 @@ class UmockdevDevice:
         control_buffer = None  # through umockdev: a control URB's buffer, resolved once
 
         def read(offset: int, length: int) -> bytes:
-            if state.memory is not None:
-                return state.memory.read(urb.buffer + offset, length)
+            if memory is not None:
+                return memory.read(urb.buffer + offset, length)
             return bytes(control_buffer.retrieve()[offset:offset + length])
 
         setup = None
         if control and urb.buffer and urb.length >= usbfs.SETUP_SIZE \
                 and not urb.endpoint & 0x7F:
-            if state.memory is None:
+            if memory is None:
                 # umockdev resolves a pointer once (later resolves return the first block), and
                 # wLength is known only from the SETUP: take what any SETUP allows.
                 control_buffer = urb_data.resolve(
@@ -436,8 +461,8 @@ class UmockdevDevice:
                 data = setup + (read(usbfs.SETUP_SIZE, length) if length and not is_in else b"")
             elif length and not is_in:
                 # An IN buffer is written only when the URB is reaped (see _reap).
-                if state.memory is not None:
-                    data = state.memory.read(urb.buffer, length)
+                if memory is not None:
+                    data = memory.read(urb.buffer, length)
                 else:
                     buffer = urb_data.resolve(usbfs.URB_BUFFER_OFFSET, length)
                     data = bytes(buffer.retrieve())
@@ -450,7 +475,7 @@ class UmockdevDevice:
         transfer = Transfer(endpoint=urb.endpoint, control=control, length=length, data=data,
                             owner=(client, address))
         state.urbs[address] = _Urb(transfer, address, urb.buffer, length, control, charge,
-                                   urb_data, buffer)
+                                   memory is not None, urb_data, buffer)
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
         self.on_submit()
@@ -518,7 +543,7 @@ class UmockdevDevice:
         actual_length = min(transfer.actual_length, urb.buffer_length)
         log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
                   actual_length)
-        if state.memory is not None:
+        if urb.direct and state.memory is not None:
             offset = usbfs.SETUP_SIZE if urb.control else 0
             state.memory.write([
                 (urb.buffer_address + offset, result),

@@ -4,7 +4,8 @@ scenario prints one JSON object of what the node answered (errno names, URB stat
 bytes past a buffer changed).
 
 usage: usbfs_raw.py SCENARIO   (lengths | claims_holder | claims_other | claims_misc |
-                                privileges | limits | disconnect | nak)
+                                claim_and_exit | set_configuration |
+                                privileges | limits | disconnect | fork | nak)
 """
 
 from __future__ import annotations
@@ -242,6 +243,16 @@ def claims_other() -> dict:
     }
 
 
+def claim_and_exit() -> dict:
+    """Claims every interface and exits without releasing: closing the node releases them."""
+    node = Node()
+    return {"claimed": [name(node.claim(i)) for i in (0, 1, 2)]}
+
+
+def set_configuration() -> dict:
+    return {"set_configuration": name(Node().u32(usbfs.SETCONFIGURATION, 1))}
+
+
 def claims_misc() -> dict:
     node = Node()
     report = {
@@ -345,6 +356,38 @@ def disconnect() -> dict:
                                               ctypes.byref(ctypes.c_uint()))),
         "submit_after": name(node.submit(Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(64)))),
     }
+
+
+def fork() -> dict:
+    """A child that inherited the open node (fork) makes its own command: its memory is
+    read and written, never its parent's (devio.c copies from and to the calling process)."""
+    node = Node()
+    assert node.claim(0) == 0
+    node.command(gencp.readmem_command(1, ABRM.BASE, 4))  # the node knows the parent now
+    command = gencp.readmem_command(2, ABRM.BASE, 64)
+    out, ack = Buffer(len(command)), Buffer(1024)  # the same addresses in both processes
+    out_urb = Urb(usbfs.URB_TYPE_BULK, EP_CMD, out)
+    ack_urb = Urb(usbfs.URB_TYPE_BULK, EP_ACK, ack)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        ctypes.memmove(out.raw, command, len(command))  # only the child writes its command
+        node.submit(out_urb)
+        node.submit(ack_urb)
+        reaped = {node.reap_wait()[0] for _ in range(2)}
+        answer = gencp.Ack.parse(ack.read(ack_urb.actual_length)) \
+            if ack_urb in reaped and ack_urb.status == 0 else None
+        os.write(write_end, json.dumps({
+            "child_ack": [answer.request_id, answer.status, len(answer.scd)] if answer else None,
+        }).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    report = json.loads(os.read(read_end, 4096))
+    report["parent_untouched"] = (out.read(len(command)) == bytes([GUARD_BYTE]) * len(command)
+                                  and ack.read(1024) == bytes([GUARD_BYTE]) * 1024
+                                  and ack_urb.status == 0 and ack_urb.actual_length == 0)
+    report["parent_next_ack"] = node.command(gencp.readmem_command(3, ABRM.BASE, 4)).request_id
+    return report
 
 
 def nak() -> dict:
