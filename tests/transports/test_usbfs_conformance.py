@@ -119,8 +119,53 @@ def test_dropped_privileges_and_configuration_under_claims(node_daemon):
         "claim_2": "EACCES",                         # claimintf: not in the allowed mask
         "submit_stream": "EACCES",                   # checkintf -> claimintf
         "usbfs_ioctl": "EACCES",                     # proc_ioctl
-        "reset": "EACCES",                           # proc_resetdevice: not every claim ours
+        "reset": "EACCES",                           # proc_resetdevice: another file's claim
         "release_0": "ok",
+    }
+
+
+def test_file_operations(node_daemon):
+    report = raw(node_daemon, "file_ops")
+    # usbdev_read: the device descriptor, then the configuration descriptor(s)
+    assert report["device_descriptor"].startswith("12012003ef0201")
+    assert report["config_head"][:4] == "0902" and report["end"] == 0
+    assert report["write"] == "EINVAL"           # no write operation: the VFS answers
+    assert report["non_blocking"] is True         # FIONBIO / fcntl work on any file
+    assert (report["fioclex"], report["fionclex"]) == ("ok", "ok")
+    assert report["tty_ioctl"] == "ENOTTY"        # a usbfs node is no terminal
+
+
+def test_control_request_recipients(node_daemon):
+    assert raw(node_daemon, "recipients") == {
+        "vendor_to_interface_9": "status 32",     # accepted; the device stalls (EPIPE)
+        "vendor_to_endpoint_5": "status 32",
+        # passed on with the claim of 0x83's interface; the device has no endpoint 3: stall
+        "get_status_endpoint_number_only": "status 32",
+        "to_interface_200": "EINVAL",
+        "to_interface_9": "ENOENT",
+        "to_endpoint_5": "ENOENT",
+    }
+
+
+def test_unconfigured_device(node_daemon):
+    assert raw(node_daemon, "unconfigured") == {
+        "set_configuration_0": "ok",
+        "claim": "ENOENT",           # claimintf: usb_ifnum_to_if finds no active configuration
+        "submit": "ESRCH",           # findintfep: no active configuration
+        "clear_halt": "ESRCH",
+        "set_interface": "EHOSTUNREACH",  # checkintf: not configured
+        "set_configuration_1": "ok",
+        "claim_after": "ok",
+    }
+
+
+def test_reset_device(node_daemon):
+    assert raw(node_daemon, "reset") == {
+        "halt": "ok", "drop": "ok",
+        "reset": "ok",                            # proc_resetdevice: nobody else's claims
+        "pending_after_reset": ["ok", 2],         # unbound: its URBs are killed (-ENOENT)
+        "release_after_reset": "EINVAL",          # and its claims gone
+        "stream_halted_after_reset": "0000",      # GET_STATUS: not halted
     }
 
 

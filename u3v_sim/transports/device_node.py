@@ -27,7 +27,8 @@ import termios
 import tty
 from pathlib import Path
 
-HOLDER = ("setsid", "--ctty", "sleep", "infinity")
+# (SIGHUP set back to its default: a daemon started under nohup passes "ignore" on.)
+HOLDER = ("env", "--default-signal=HUP", "setsid", "--ctty", "sleep", "infinity")
 
 
 class DeviceNode:

@@ -66,6 +66,7 @@ class _Client:
     reapable: deque[int] = field(default_factory=deque)
     memory: ProcessMemory | None = None  # direct access to the client's memory, if possible
     identified: bool = False             # whether its process was looked for
+    read_offset: int = 0                 # the file position read() goes on from
     # USBDEVFS_DROP_PRIVILEGES: the interfaces it may still claim, for good
     allowed_interfaces: int = ~0
     privileges_dropped: bool = False
@@ -113,6 +114,21 @@ class UsbfsHandler(UMockdev.IoctlBase):
             else:
                 log.exception("usbfs ioctl failed")
                 client.complete(-1, errno.EIO)
+            return True
+
+    def do_handle_read(self, client) -> bool:
+        return self._guarded(self.port.handle_read, client)
+
+    def do_handle_write(self, client) -> bool:
+        client.complete(-1, errno.EINVAL)  # the kernel's node has no write: the VFS says EINVAL
+        return True
+
+    def _guarded(self, handler, client) -> bool:
+        try:
+            return handler(client)
+        except GLib.Error as error:
+            log.info("client vanished during a read: %s", error.message)
+            self.port.client_died(client)
             return True
 
     def do_client_vanished(self, client) -> None:
@@ -317,9 +333,13 @@ class UmockdevDevice:
             return done(-1, errno.EACCES)  # devio.c proc_ioctl
         if request in (usbfs.GETDRIVER, usbfs.IOCTL):
             return done(-1, errno.ENODATA)  # no kernel driver bound to our interfaces
-        if request == usbfs.RESET and state.privileges_dropped and any(
-                self.claims.holder.get(i) is not client for i in d.INTERFACE_ENDPOINTS):
-            return done(-1, errno.EACCES)  # devio.c proc_resetdevice: only with every claim
+        if request == usbfs.RESET:
+            # devio.c proc_resetdevice: with dropped privileges, not while another file holds
+            # an interface
+            if state.privileges_dropped and self.claims.holders() - {client}:
+                return done(-1, errno.EACCES)
+            self._reset_device()
+            return done()
         if request == usbfs.CONNECTINFO:
             arg.resolve(0, 8).update(0, struct.pack("<IBxxx", self.devnum, 0))
             return done()
@@ -339,7 +359,12 @@ class UmockdevDevice:
                        usbfs.FREE_STREAMS):
             # no ports (not a hub); no bulk streams on any endpoint
             return done(-1, errno.EINVAL)
-        if request in (usbfs.RESET, usbfs.DISCSIGNAL,
+        if request in (usbfs.VFS_FIOCLEX, usbfs.VFS_FIONCLEX, usbfs.VFS_FIONBIO,
+                       usbfs.VFS_FIOASYNC):
+            # answered by the VFS for any file (fs/ioctl.c do_vfs_ioctl): done on the real fd
+            result, error = client.execute()
+            return done(result, error)
+        if request in (usbfs.DISCSIGNAL,
                        usbfs.FORBID_SUSPEND, usbfs.ALLOW_SUSPEND):
             return done()
         # (DISCONNECT and CONNECT exist only as codes inside USBDEVFS_IOCTL: -ENOTTY here.)
@@ -358,17 +383,46 @@ class UmockdevDevice:
             return errno.EINVAL
         return errno.ENOTTY
 
+    def handle_read(self, client) -> bool:
+        """read() on the node (devio.c usbdev_read): the device descriptor, then the
+        configuration descriptors, from the file position on; -ENODEV once gone."""
+        with self.lock:
+            state = self.clients.setdefault(client, _Client())
+            if self.gone:
+                client.complete(-1, errno.ENODEV)
+                return True
+            buffer = client.get_arg()
+            wanted = len(buffer.retrieve())
+            descriptors = d.sysfs_descriptors(self.device.identity)
+            chunk = descriptors[state.read_offset:state.read_offset + wanted]
+            if chunk:
+                buffer.update(0, chunk)
+            state.read_offset += len(chunk)
+            client.complete(len(chunk), 0)
+        return True
+
     # -- claims (devio.c claimintf, checkintf) -----------------------------------------------
 
     def _claim(self, client, interface: int) -> int:
         state = self.clients.get(client)
         allowed = state.allowed_interfaces if state is not None else ~0
-        error = self.claims.claim(client, interface, allowed)
+        error = self.claims.claim(client, interface, allowed, self.device.requests.configured)
         if error == errno.EBUSY and self._drop_stale_claims(client):
-            error = self.claims.claim(client, interface, allowed)
+            error = self.claims.claim(client, interface, allowed, self.device.requests.configured)
         if error == errno.EBUSY:
             self.stats["refused_busy"] += 1
         return error
+
+    def _reset_device(self) -> None:
+        """USBDEVFS_RESET (hub.c usb_reset_device): usbfs has no reset hooks, so every
+        interface it holds is unbound: claims end and their pending URBs are killed (-ENOENT;
+        libusb claims them again); the device's endpoints come back unhalted and its control
+        channel empty. Its settings stay (a bus reset is not a power cycle)."""
+        for client, state in list(self.clients.items()):
+            for interface in [i for i, h in self.claims.holder.items() if h is client]:
+                self._kill_interface_urbs(state, interface)
+            self.claims.release_all(client)
+        self.device.bus_reset()
 
     def _drop_stale_claims(self, client) -> bool:
         """The kernel releases a file's claims when it is closed (devio.c usbdev_release);
@@ -390,7 +444,8 @@ class UmockdevDevice:
         return self._claim(client, interface)
 
     def _check_endpoint(self, client, endpoint: int) -> int:
-        interface = usbfs.interface_of_endpoint(endpoint, d.INTERFACE_ENDPOINTS)
+        interface = usbfs.interface_of_endpoint(endpoint, d.INTERFACE_ENDPOINTS,
+                                                self.device.requests.configured)
         return -interface if interface < 0 else self._check_interface(client, interface)
 
     def _interface_released(self, interface: int) -> None:
@@ -432,10 +487,11 @@ class UmockdevDevice:
                 control_buffer = urb_data.resolve(
                     usbfs.URB_BUFFER_OFFSET, min(urb.length, usbfs.SETUP_SIZE + 0xFFFF))
             setup = read(0, usbfs.SETUP_SIZE)
-        error = usbfs.check_submit(urb, setup, d.INTERFACE_ENDPOINTS, ENDPOINT_TYPES)
+        configured = self.device.requests.configured
+        error = usbfs.check_submit(urb, setup, d.INTERFACE_ENDPOINTS, ENDPOINT_TYPES, configured)
         if not error:
             if control:
-                interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS)
+                interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS, configured)
                 if interface is not None:
                     error = -interface if interface < 0 else self._check_interface(client,
                                                                                    interface)
@@ -488,7 +544,8 @@ class UmockdevDevice:
         request_type, request, value, index, length, _timeout, _data = \
             usbfs.CTRLTRANSFER.unpack(bytes(transfer.retrieve()))
         setup = struct.pack("<BBHHH", request_type, request, value, index, length)
-        interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS)
+        interface = usbfs.control_interface(setup, d.INTERFACE_ENDPOINTS,
+                                            self.device.requests.configured)
         error = 0
         if interface is not None:
             error = -interface if interface < 0 else self._check_interface(client, interface)

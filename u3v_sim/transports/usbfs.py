@@ -57,6 +57,8 @@ ALLOC_STREAMS = _ior(28, 8)
 FREE_STREAMS = _ior(29, 8)
 DROP_PRIVILEGES = _iow(30, 4)
 GET_SPEED = _io(31)
+# fs/ioctl.c do_vfs_ioctl answers these for every file, before the driver sees anything.
+VFS_FIONCLEX, VFS_FIOCLEX, VFS_FIONBIO, VFS_FIOASYNC = 0x5450, 0x5451, 0x5421, 0x5452
 DISCSIGNAL = _ior(14, 16)
 CLAIM_PORT = _ior(24, 4)
 RELEASE_PORT = _ior(25, 4)
@@ -112,6 +114,7 @@ URB_OVERHEAD = 512
 SETUP_SIZE = 8
 # USB 2.0 9.3: bmRequestType bits 4..0, the recipient.
 RECIPIENT_INTERFACE, RECIPIENT_ENDPOINT = 1, 2
+TYPE_MASK, TYPE_VENDOR = 0x60, 0x40  # bmRequestType bits 6..5
 MAX_INTERFACES = 64  # devio.c: 8 * sizeof(ps->ifclaimed), an unsigned long on x86-64
 
 
@@ -136,10 +139,14 @@ class Urb:
         return self.buffer_length & 0xFFFFFFFF
 
 
-def interface_of_endpoint(endpoint: int, interfaces: dict[int, tuple[int, ...]]) -> int:
-    """The interface an endpoint belongs to, or a negative errno (devio.c findintfep)."""
+def interface_of_endpoint(endpoint: int, interfaces: dict[int, tuple[int, ...]],
+                          configured: bool = True) -> int:
+    """The interface an endpoint belongs to, or a negative errno (devio.c findintfep: bits
+    beyond direction and number -EINVAL, no active configuration -ESRCH, none -ENOENT)."""
     if endpoint & ~0x8F:
         return -errno.EINVAL
+    if not configured:
+        return -errno.ESRCH
     for interface, endpoints in interfaces.items():
         if endpoint in endpoints:
             return interface
@@ -147,7 +154,7 @@ def interface_of_endpoint(endpoint: int, interfaces: dict[int, tuple[int, ...]])
 
 
 def check_submit(urb: Urb, setup: bytes | None, interfaces: dict[int, tuple[int, ...]],
-                 endpoint_types: dict[int, int]) -> int:
+                 endpoint_types: dict[int, int], configured: bool = True) -> int:
     """The errno devio.c's proc_do_submiturb answers before it claims anything or allocates,
     or 0. ``setup`` is the first 8 bytes of a control URB's buffer (None for other types);
     ``endpoint_types`` maps each endpoint (besides 0) to its transfer type (bmAttributes & 3).
@@ -165,7 +172,7 @@ def check_submit(urb: Urb, setup: bytes | None, interfaces: dict[int, tuple[int,
     if urb.type == URB_TYPE_CONTROL:
         if urb.endpoint & 0x7F:
             # a control URB to another endpoint: findintfep, then "not a control endpoint"
-            found = interface_of_endpoint(urb.endpoint, interfaces)
+            found = interface_of_endpoint(urb.endpoint, interfaces, configured)
             return -found if found < 0 else errno.EINVAL
         if urb.length < SETUP_SIZE or setup is None:
             return errno.EINVAL
@@ -173,7 +180,7 @@ def check_submit(urb: Urb, setup: bytes | None, interfaces: dict[int, tuple[int,
         if urb.length < w_length + SETUP_SIZE:
             return errno.EINVAL
         return 0
-    found = interface_of_endpoint(urb.endpoint, interfaces)
+    found = interface_of_endpoint(urb.endpoint, interfaces, configured)
     if found < 0:
         return -found
     kind = endpoint_types.get(urb.endpoint)
@@ -187,20 +194,28 @@ def check_submit(urb: Urb, setup: bytes | None, interfaces: dict[int, tuple[int,
     return errno.EINVAL
 
 
-def control_interface(setup: bytes, interfaces: dict[int, tuple[int, ...]]) -> int | None:
-    """The interface a control request on endpoint 0 must hold a claim on, a negative errno,
-    or None when it needs none (devio.c check_ctrlrecip: requests to an interface or to an
-    endpoint need its interface; requests to the device do not)."""
-    recipient = setup[0] & 0x1F
-    index = int.from_bytes(setup[4:6], "little")
-    if recipient == RECIPIENT_INTERFACE:
-        interface = index & 0xFF
-        return interface if interface in interfaces else -errno.ENOENT
+def control_interface(setup: bytes, interfaces: dict[int, tuple[int, ...]],
+                      configured: bool = True) -> int | None:
+    """The interface a control request on endpoint 0 must hold a claim on (the caller's
+    claim check answers -EINVAL beyond 63 and -ENOENT for one that does not exist), a negative
+    errno, or None when it needs none. As devio.c check_ctrlrecip: vendor requests need none;
+    a request to an endpoint needs its interface (an endpoint number given without its
+    direction bit is tried with it flipped), one to endpoint 0 none; a request to an interface
+    needs that interface; a request to the device none."""
+    request_type = setup[0]
+    if request_type & TYPE_MASK == TYPE_VENDOR:
+        return None
+    index = int.from_bytes(setup[4:6], "little") & 0xFF
+    recipient = request_type & 0x1F
     if recipient == RECIPIENT_ENDPOINT:
-        found = interface_of_endpoint(index & 0xFF, interfaces)
-        if found == -errno.ENOENT and index & 0x7F == 0:
-            return None  # endpoint 0 belongs to no interface
+        if index & 0x7F == 0:
+            return None
+        found = interface_of_endpoint(index, interfaces, configured)
+        if found < 0:
+            found = interface_of_endpoint(index ^ 0x80, interfaces, configured)
         return found
+    if recipient == RECIPIENT_INTERFACE:
+        return index
     return None
 
 
@@ -238,10 +253,11 @@ class Claims:
         self.interfaces = interfaces
         self.holder: dict[int, object] = {}
 
-    def claim(self, owner: object, interface: int, allowed: int = ~0) -> int:
+    def claim(self, owner: object, interface: int, allowed: int = ~0,
+              configured: bool = True) -> int:
         """0 or the errno of USBDEVFS_CLAIMINTERFACE; ``allowed`` is the mask of interfaces
         left to a file that dropped its privileges (USBDEVFS_DROP_PRIVILEGES): others are
-        -EACCES."""
+        -EACCES. With no active configuration no interface exists (-ENOENT)."""
         if not 0 <= interface < MAX_INTERFACES:
             return errno.EINVAL
         holder = self.holder.get(interface)
@@ -249,7 +265,7 @@ class Claims:
             return 0
         if not allowed >> interface & 1:
             return errno.EACCES
-        if interface not in self.interfaces:
+        if not configured or interface not in self.interfaces:
             return errno.ENOENT
         if holder is not None and holder is not owner:
             return errno.EBUSY

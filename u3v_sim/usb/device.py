@@ -120,6 +120,14 @@ class U3VUsbDevice:
                 self._complete(queue.popleft(), -errno.ESHUTDOWN)
         self.flush_control()
 
+    def bus_reset(self) -> None:
+        """A USB bus reset (the host's USBDEVFS_RESET): endpoints unhalted, the control
+        channel empty; the camera's settings stay."""
+        for endpoint in d.ENDPOINTS:
+            if self.requests.is_halted(endpoint):
+                self.requests.clear_halt(endpoint)
+        self.flush_control()
+
     def flush_control(self) -> None:
         """Forget unread acks and a command still being worked on (power lost, or no host
         left to read them)."""

@@ -4,7 +4,8 @@ scenario prints one JSON object of what the node answered (errno names, URB stat
 bytes past a buffer changed).
 
 usage: usbfs_raw.py SCENARIO   (lengths | claims_holder | claims_other | claims_misc |
-                                claim_and_exit | set_configuration |
+                                claim_and_exit | set_configuration | file_ops |
+                                recipients | unconfigured | reset |
                                 privileges | limits | disconnect | fork | nak)
 """
 
@@ -253,6 +254,85 @@ def set_configuration() -> dict:
     return {"set_configuration": name(Node().u32(usbfs.SETCONFIGURATION, 1))}
 
 
+def file_ops() -> dict:
+    """read(), write() and the VFS's own ioctls on the node."""
+    node = Node()
+    first = os.read(node.fd, 18)
+    rest = os.read(node.fd, 4096)
+    try:
+        os.write(node.fd, b"x")
+        written = "ok"
+    except OSError as error:
+        written = errno.errorcode[error.errno]
+    try:
+        os.set_blocking(node.fd, False)  # FIONBIO / fcntl
+        non_blocking = not os.get_blocking(node.fd)
+    except OSError as error:
+        non_blocking = errno.errorcode[error.errno]
+    return {"device_descriptor": first.hex(), "config_head": rest[:4].hex(),
+            "config_total": len(rest), "end": len(os.read(node.fd, 64)),
+            "write": written, "non_blocking": non_blocking,
+            "fioclex": name(node.ioctl(0x5451, 0)), "fionclex": name(node.ioctl(0x5450, 0)),
+            "tty_ioctl": name(node.ioctl(0x5401, ctypes.create_string_buffer(64)))}
+
+
+def recipients() -> dict:
+    """Control requests on endpoint 0 and the claims they need (devio.c check_ctrlrecip)."""
+    node = Node()
+
+    def send(request_type: int, request: int, index: int) -> str:
+        err = node.submit(control_urb(setup(request_type, request, 0, index, 0), 8))
+        if err:
+            return name(err)
+        urb, err = node.reap_wait()
+        return name(err) if err else f"status {-urb.status}"
+    return {
+        "vendor_to_interface_9": send(0x41, 1, 9),        # vendor: no check (device stalls)
+        "vendor_to_endpoint_5": send(0x42, 1, 5),
+        "get_status_endpoint_number_only": send(0x82, 0, 0x03),  # tried as 0x83
+        "to_interface_200": send(0x01, 1, 200),           # checkintf: ifnum >= 64
+        "to_interface_9": send(0x01, 1, 9),               # claimintf: no such interface
+        "to_endpoint_5": send(0x02, 1, 5),                # findintfep: none
+    }
+
+
+def unconfigured() -> dict:
+    node = Node()
+    report = {"set_configuration_0": name(node.u32(usbfs.SETCONFIGURATION, 0)),
+              "claim": name(node.claim(0)),
+              "submit": name(node.submit(Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(64)))),
+              "clear_halt": name(node.u32(usbfs.CLEAR_HALT, EP_STREAM)),
+              "set_interface": name(node.ioctl(usbfs.SETINTERFACE, ctypes.byref(
+                  (ctypes.c_uint * 2)(0, 0))))}
+    report["set_configuration_1"] = name(node.u32(usbfs.SETCONFIGURATION, 1))
+    report["claim_after"] = name(node.claim(0))
+    return report
+
+
+def reset() -> dict:
+    """USBDEVFS_RESET: the interfaces usbfs held are unbound (claims end, URBs killed), the
+    device's endpoints come back unhalted."""
+    node = Node()
+    assert node.claim(0) == 0 and node.claim(2) == 0
+    halt = node.submit(control_urb(setup(0x02, 3, 0, EP_STREAM, 0), 8))  # SET_FEATURE(HALT)
+    node.reap_wait()
+    waiting = Urb(usbfs.URB_TYPE_BULK, EP_ACK, Buffer(1024))
+    node.submit(waiting)
+    report = {"halt": name(halt), "drop": name(node.u32(usbfs.DROP_PRIVILEGES, 0b101))}
+    report["reset"] = name(node.ioctl(usbfs.RESET, 0))  # no other file holds an interface
+    urb, err = node.reap_wait()
+    report["pending_after_reset"] = [name(err), -urb.status if urb else None]
+    report["release_after_reset"] = name(node.release(0))  # no longer claimed
+    status = Buffer(2)
+    get_status = control_urb(setup(0x82, 0, 0, EP_STREAM, 2), 10)
+    assert node.claim(2) == 0
+    node.submit(get_status)
+    node.reap_wait()
+    report["stream_halted_after_reset"] = get_status.buffer.read(10)[8:].hex()
+    del status
+    return report
+
+
 def claims_misc() -> dict:
     node = Node()
     report = {
@@ -294,6 +374,8 @@ def privileges() -> dict:
     report["claim_2"] = name(node.claim(2))
     report["submit_stream"] = name(node.submit(Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(64))))
     report["usbfs_ioctl"] = name(node.ioctl(usbfs.IOCTL, ctypes.create_string_buffer(16)))
+    other = Node()  # another open file holds an interface
+    assert other.claim(1) == 0
     report["reset"] = name(node.ioctl(usbfs.RESET, 0))
     report["release_0"] = name(node.release(0))
     return report
