@@ -12,6 +12,7 @@ import asyncio
 import base64
 import logging
 import os
+import resource
 import shlex
 import signal
 import sys
@@ -357,6 +358,12 @@ class Daemon:
     async def run(self) -> None:
         # Threads hand the GIL over sooner: the ioctl thread must not wait behind rendering.
         sys.setswitchinterval(0.0005)
+        # One umockdev connection per open node, and umockdev keeps the connection of a client
+        # killed inside an ioctl: room for many (the soft limit is often 1024).
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         self.loop = asyncio.get_running_loop()
         # A SIGTERM during start-up stops the daemon as cleanly as one later.
         for sig in (signal.SIGINT, signal.SIGTERM):
