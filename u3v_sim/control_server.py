@@ -81,6 +81,10 @@ class ControlServer:
             self.stats["timed_out"] += 1
             log.debug("control client did not take its reply in %.0f s", self.reply_timeout_s)
             writer.transport.abort()
+        except asyncio.CancelledError:
+            # The daemon is stopping with this request still being answered (a snapshot
+            # rendering): the connection just closes, as after any stop.
+            log.debug("control request cancelled at shut-down")
         except (ConnectionError, OSError) as error:
             self.stats["closed_early"] += 1
             log.debug("control client went away: %s", error)
@@ -120,12 +124,14 @@ class ControlServer:
             request = json.loads(line)
         except ValueError as error:
             return {"error": f"request is not JSON: {error}"}
+        except RecursionError:  # e.g. 5,000 nested "[": no request nests that deep
+            return {"error": "request is not JSON the daemon takes: nested too deeply"}
         if not isinstance(request, dict):
             return {"error": "request must be a JSON object such as {\"command\": \"status\"}"}
         self.stats["served"] += 1
         try:
             return await self.dispatch(request)
         except Exception as error:  # a bad request gets a clear answer; the daemon goes on
-            log.debug("control request %r refused: %r", request.get("command"), error)
+            log.debug("control request refused: %s", error)
             message = error.args[0] if isinstance(error, KeyError) and error.args else error
             return {"error": str(message)}

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 
 from . import runtime
 from .camera.camera import Camera, FeatureWriteError
+from .camera.lines import LineError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
 from .config import CameraConfig, ConfigError, DaemonConfig
+from .control_requests import ControlError, Line, Plug, Snapshot, Status
+from .control_requests import parse as parse_request
 from .control_server import ControlServer
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
@@ -47,6 +50,9 @@ PRECISE_WAKE_S = 0.0015
 # A camera asked for more than the simulator can model still lets the ioctl thread and the
 # control socket in between its bounded steps (see camera/realtime.py).
 BEHIND_YIELD_S = 0.001
+# Snapshots waiting or rendering at once (all cameras); more are answered "busy". One
+# full-resolution PNG takes a few hundred milliseconds.
+MAX_SNAPSHOTS = 4
 
 
 @dataclass
@@ -135,6 +141,11 @@ class Daemon:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = asyncio.Event()
         self.control_server: ControlServer | None = None
+        # Snapshots render here, one at a time, never in a camera's frame render worker: the
+        # stream needs that worker every frame period.
+        self.snapshot_renderer = ThreadPoolExecutor(max_workers=1,
+                                                    thread_name_prefix="snapshot")
+        self.snapshots = 0  # asked for and not yet answered
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -308,51 +319,70 @@ class Daemon:
                     log.log(said[0], "camera %s %s", service.config.serial, said[1])
 
     async def handle_control(self, request: dict) -> dict:
-        """One control-socket request (a JSON object) to its reply; raises on a bad request
-        (the control server answers ``{"error": ...}``)."""
-        if request.get("command") == "snapshot":
-            return await self._snapshot(self._service(request.get("serial")), request)
-        return self.control(request)
+        """One control-socket request (a JSON object) to its reply. Raises ControlError (one
+        line) for a request that is not exactly one command (``control_requests``), names no
+        camera, or asks an unplugged camera for what only a powered one does; the control
+        server answers ``{"error": ...}``."""
+        command = parse_request(request)
+        if isinstance(command, Snapshot):
+            return await self._snapshot(self._powered(self._service(command.serial)))
+        return self.control(command)
 
     def _service(self, serial: str | None) -> CameraService:
         for service in self.services:
             if serial in (None, service.config.serial):
                 return service
-        raise KeyError(f"no camera with serial {serial}")
+        raise ControlError(f"no camera with serial {serial}")
 
-    def control(self, request: dict) -> dict:
-        command = request.get("command")
-        if command == "status":
+    def _powered(self, service: CameraService) -> CameraService:
+        if service.port.syspath is None:
+            raise ControlError(f"camera {service.config.serial} is unplugged (unpowered: it "
+                               f"takes its power from the USB port); replug it first")
+        return service
+
+    def control(self, command: Status | Plug | Line | dict) -> dict:
+        """A command other than snapshot (or a request object, parsed first) to its reply."""
+        if isinstance(command, dict):
+            command = parse_request(command)
+        if isinstance(command, Status):
             return {"pid": os.getpid(), "cameras": [s.status() for s in self.services],
                     "control": dict(self.control_server.stats) if self.control_server else {}}
-        service = self._service(request.get("serial"))
-        if command == "unplug":
-            self.unplug(service)
-        elif command == "replug":
-            self.replug(service)
-        elif command == "line":
+        service = self._service(command.serial)
+        if isinstance(command, Plug):
+            (self.unplug if command.command == "unplug" else self.replug)(service)
+            return {"ok": True}
+        if isinstance(command, Line):
+            self._powered(service)
             with service.lock:
-                result = service.camera.drive_line(
-                    request["line"], self.clock(), level=request.get("level"),
-                    voltage=request.get("voltage"))
+                try:
+                    result = service.camera.drive_line(
+                        command.line, self.clock(),
+                        level=None if command.level is None else bool(command.level),
+                        voltage=None if command.voltage is None else float(command.voltage))
+                except LineError as error:
+                    raise ControlError(str(error)) from None
             service.wake.set()
             return {"ok": True, "logic": result.logic, "warning": result.warning}
-        else:
-            raise ValueError(f"unknown command {command!r}")
-        return {"ok": True}
+        raise ControlError(f"unknown command {command!r}")
 
-    async def _snapshot(self, service: CameraService, request: dict) -> dict:
+    async def _snapshot(self, service: CameraService) -> dict:
         """The PNG of what the camera sees, base64 in the reply: the client writes the file
         with its own rights (a daemon writing a path a request names would write it with
-        the daemon's). Rendered in the camera's render worker, off the loop."""
+        the daemon's). Rendered in the daemon's snapshot worker, off the loop and off the
+        camera's frame render worker; at most MAX_SNAPSHOTS wait or render at once, a request
+        beyond that is answered "busy"."""
         from .frames.snapshot import png_bytes
-        if "path" in request:
-            raise ValueError("snapshot takes no path: the client writes the file "
-                             "(u3v-sim snapshot -o FILE)")
-        with service.lock:
-            record = service.camera.snapshot_record()
-        data = await self.loop.run_in_executor(service.renderer, png_bytes,
-                                               service.camera.blocks, record)
+        if self.snapshots >= MAX_SNAPSHOTS:
+            raise ControlError(f"busy: {MAX_SNAPSHOTS} snapshots are being rendered; "
+                               f"try again in a moment")
+        self.snapshots += 1
+        try:
+            with service.lock:
+                record = service.camera.snapshot_record()
+            data = await self.loop.run_in_executor(self.snapshot_renderer, png_bytes,
+                                                   service.camera.blocks, record)
+        finally:
+            self.snapshots -= 1
         return {"ok": True, "png": base64.b64encode(data).decode()}
 
     async def run(self) -> None:
@@ -417,4 +447,5 @@ class Daemon:
             await self._let_clients_go()
             for service in self.services:
                 service.renderer.shutdown(wait=False, cancel_futures=True)
+            self.snapshot_renderer.shutdown(wait=False, cancel_futures=True)
             self.testbed.close()

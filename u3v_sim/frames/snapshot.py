@@ -24,7 +24,9 @@ def write_png(values: np.ndarray, depth: int, path):
         image = Image.fromarray(v.astype(np.uint8))
     else:
         image = Image.fromarray((v.astype(np.uint16) << (16 - depth)).astype(np.uint16))
-    image.save(path, format="PNG")
+    # zlib level 1: a full-resolution frame in about 0.25 s instead of 1.8 s at PIL's default
+    # level 6, for a file about 15 % larger (snapshots run beside a streaming camera).
+    image.save(path, format="PNG", compress_level=1)
     return path
 
 

@@ -1,0 +1,158 @@
+"""The daemon's control commands against a real ``u3v-sim serve``: snapshots that never cost the
+stream a frame, strict request payloads, nothing driven on an unpowered camera, daemon.json
+that never names a node the camera has left, and the configured usbfs memory limit."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+
+import pytest
+from transports.daemon_host import Daemon
+
+
+def request(daemon: Daemon, message: bytes, timeout: float = 60) -> dict:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(timeout)
+        sock.connect(daemon.info["socket"])
+        sock.sendall(message)
+        return json.loads(sock.makefile("rb").readline())
+
+
+def ask(daemon: Daemon, **fields) -> dict:
+    return request(daemon, json.dumps(fields).encode() + b"\n")
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    base = tmp_path_factory.mktemp("control")
+    d = Daemon(base / "run", ("40012345",), base)
+    yield d
+    d.stop()
+    _, stderr = d.process.communicate()
+    # No request of these tests (deep JSON, wrong types) is a daemon error.
+    assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
+
+
+# -- 1. snapshots render beside the stream, never in it ---------------------------------------
+
+def test_snapshots_while_aravis_streams_cost_no_frame(daemon):
+    """An Aravis full-resolution grab (8.9 MB frames at 42.7 fps) while 40 snapshots are
+    asked for at once and then one after another: the camera drops no frame, the snapshots
+    beyond the bound are told the daemon is busy, the others get their PNG."""
+    result: dict = {}
+    grab = threading.Thread(target=lambda: result.update(
+        daemon.aravis_grab("--seconds", "6")))
+    grab.start()
+    deadline = time.monotonic() + 30
+    while daemon.status()[0]["frames_sent"] < 20:  # streaming steadily
+        assert grab.is_alive() and time.monotonic() < deadline, result
+        time.sleep(0.1)
+    before = daemon.status()[0]
+    replies: list[dict] = []
+
+    def snapshot() -> None:
+        try:
+            replies.append(ask(daemon, command="snapshot"))
+        except OSError as error:  # (a timeout: the snapshot waited behind too many)
+            replies.append({"error": repr(error)})
+
+    flood = [threading.Thread(target=snapshot) for _ in range(40)]
+    for thread in flood:
+        thread.start()
+    for thread in flood:
+        thread.join()
+    while grab.is_alive():
+        snapshot()
+    grab.join()
+    after = daemon.status()[0]
+    pngs = [r for r in replies if "png" in r]
+    busy = [r for r in replies if r.get("error", "").startswith("busy")]
+    dropped = {k: after[k] - before[k] for k in after if k.startswith("dropped_")}
+    print(f"snapshots: {len(pngs)} PNGs, {len(busy)} busy; dropped {dropped}; grab {result}")
+    assert sum(dropped.values()) == 0, (dropped, result)
+    assert result["completed"] > 100 and result["failed"] == 0, result
+    assert len(pngs) + len(busy) == len(replies), [r for r in replies if "png" not in r][:3]
+    assert len(pngs) >= 4 and busy, (len(pngs), len(busy))
+
+
+# -- 3. one strict schema for requests ---------------------------------------------------------
+
+def test_deeply_nested_json_is_one_clear_error(daemon):
+    for message in (b"[" * 5000 + b"\n", b'{"a": ' * 5000 + b"\n", b"[" * 900 + b"]" * 900 + b"\n"):
+        reply = request(daemon, message)
+        assert set(reply) == {"error"}, reply
+        assert "nested too deeply" in reply["error"] or "must be a JSON object" in reply["error"]
+    assert daemon.status()[0]["plugged"]
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("level", "0", "line: level = '0': must be true, false, 0 or 1"),
+    ("level", "false", "line: level = 'false': must be true, false, 0 or 1"),
+    ("level", [0], "line: level = [0]: must be true, false, 0 or 1"),
+    ("level", {}, "line: level = {}: must be true, false, 0 or 1"),
+    ("level", 0.0, "line: level = 0.0: must be true, false, 0 or 1"),
+    ("level", 2, "line: level = 2: must be true, false, 0 or 1"),
+    ("level", None, "line: give either level or voltage (one of them)"),
+    ("voltage", "2.5", "line: voltage = '2.5': must be a number (volts)"),
+    ("voltage", True, "line: voltage = True: must be a number (volts)"),
+    ("voltage", [2.5], "line: voltage = [2.5]: must be a number (volts)"),
+])
+def test_line_values_of_the_wrong_json_type_are_refused(daemon, field, value, says):
+    """Nothing is coerced: "0", "false" and [0] used to drive the line high (bool()), and
+    "2.5" or true (1.0 V) were accepted as voltages. The line keeps its level."""
+    assert ask(daemon, command="line", line="Line3", level=False)["logic"] is False
+    reply = ask(daemon, command="line", line="Line3", **{field: value})
+    assert reply == {"error": says}, reply
+    assert "LineStatus" not in reply
+    # still low: a refused request changed nothing
+    assert ask(daemon, command="line", line="Line3", level=0)["logic"] is False
+
+
+def test_line_values_of_the_right_type_drive_the_line(daemon):
+    for level, logic in ((True, True), (0, False), (1, True), (False, False)):
+        assert ask(daemon, command="line", line="Line3", level=level)["logic"] is logic
+    assert ask(daemon, command="line", line="Line3", voltage=3)["logic"] is True
+    assert ask(daemon, command="line", line="Line3", voltage=0.2)["logic"] is False
+    # NaN and Infinity (which Python's json reads) are no voltage either
+    assert request(daemon, b'{"command": "line", "line": "Line3", "voltage": NaN}\n') == {
+        "error": "line: voltage = nan: must be a finite number"}
+    assert request(daemon, b'{"command": "line", "line": "Line3", "voltage": Infinity}\n') == {
+        "error": "line: voltage = inf: must be a finite number"}
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"command": "status", "serial": "1"}, "status: serial: is not a field of this command"),
+    ({"command": "unplug", "serial": 40012345}, "unplug: serial = 40012345: must be a string"),
+    ({"command": "unplug", "serial": "../x"}, "unplug: serial = '../x': must be 1 to 8"),
+    ({"command": "line", "level": 1}, "line: line: is missing"),
+    ({"command": "snapshot", "size": 1}, "snapshot: size: is not a field of this command"),
+    ({"command": ["status"]}, "unknown command ['status']"),
+    ({}, "unknown command None"),
+])
+def test_other_malformed_requests_name_the_field(daemon, fields, says):
+    reply = ask(daemon, **fields)
+    assert set(reply) == {"error"} and reply["error"].startswith(says), reply
+    assert "\n" not in reply["error"]
+
+
+# -- 4. an unplugged camera is unpowered -------------------------------------------------------
+
+def test_line_and_snapshot_are_refused_on_an_unplugged_camera(daemon, tmp_path):
+    assert ask(daemon, command="unplug") == {"ok": True}
+    try:
+        refused = "camera 40012345 is unplugged (unpowered"
+        assert ask(daemon, command="line", line="Line3", level=True)["error"].startswith(refused)
+        assert ask(daemon, command="snapshot")["error"].startswith(refused)
+        for args in (["line", "Line3", "1"], ["snapshot", "-o", str(tmp_path / "s.png")]):
+            result = daemon.run([sys.executable, "-m", "u3v_sim", *args], check=False)
+            assert result.returncode == 1 and refused in result.stderr, result
+            assert "Traceback" not in result.stderr
+        assert not (tmp_path / "s.png").exists()
+    finally:
+        assert ask(daemon, command="replug") == {"ok": True}
+    assert ask(daemon, command="line", line="Line3", level=True)["logic"] is True
+    assert "png" in ask(daemon, command="snapshot")
