@@ -278,36 +278,10 @@ def snapshot(output: Path, serial: str | None) -> None:
 @click.option("--serial", "serials", multiple=True, callback=_serial,
               help="Camera serial(s) if a daemon starts.")
 def run(command: tuple[str, ...], serials: tuple[str, ...]) -> None:
-    """Run COMMAND with the camera(s) visible, starting a daemon if none runs."""
-    import os
-    import subprocess
-    import time
+    """Run COMMAND with the camera(s) visible, starting a daemon if none runs.
 
-    from . import runtime
-    from .transports.umockdev import PRELOAD_LIBRARY
-
-    started = None
-    info = runtime_info()
-    if info is None:
-        args = [sys.executable, "-m", "u3v_sim", "serve", "--log-level", "warning"]
-        for s in serials:
-            args += ["--serial", s]
-        started = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while (info := runtime_info()) is None:
-            if time.monotonic() > deadline:
-                raise click.ClickException("the daemon did not start within 30 s")
-            if started is not None and started.poll() is not None:
-                started = None  # it failed; wait only if another daemon is starting
-                if runtime.lock_holder() is None:
-                    raise click.ClickException("the daemon did not start")
-            time.sleep(0.05)
-    # Only umockdev's preload library, whatever daemon.json says.
-    env = dict(os.environ, UMOCKDEV_DIR=info["umockdev_dir"], LD_PRELOAD=PRELOAD_LIBRARY)
-    try:
-        code = subprocess.call(list(command), env=env)
-    finally:
-        if started is not None:
-            started.terminate()
-            started.wait(timeout=30)
-    sys.exit(code)
+    Exits as a shell would: COMMAND's status, 128+N if signal N killed it, 127 if it is not
+    found, 126 if it cannot be executed. SIGINT, SIGTERM and SIGHUP are passed on to COMMAND;
+    then the daemon this started stops and run exits 128+N."""
+    from .run_command import run_command
+    sys.exit(run_command(command, serials))
