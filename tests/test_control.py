@@ -156,3 +156,18 @@ def test_line_and_snapshot_are_refused_on_an_unplugged_camera(daemon, tmp_path):
         assert ask(daemon, command="replug") == {"ok": True}
     assert ask(daemon, command="line", line="Line3", level=True)["logic"] is True
     assert "png" in ask(daemon, command="snapshot")
+
+
+# -- 5. daemon.json names no node the camera has left ------------------------------------------
+
+def test_daemon_json_never_names_a_node_the_camera_left(daemon):
+    """After re-enumerations (new device numbers) daemon.json must not name the first node:
+    `u3v-sim status` is where the current node is."""
+    for _ in range(2):
+        assert ask(daemon, command="replug") == {"ok": True}
+    current = daemon.status()[0]
+    assert current["plugged"]
+    info = json.loads((daemon.runtime / "daemon.json").read_text())
+    assert [c["serial"] for c in info["cameras"]] == ["40012345"]
+    for entry in info["cameras"]:
+        assert entry.get("devnode", current["devnode"]) == current["devnode"], (entry, current)

@@ -423,8 +423,9 @@ class Daemon:
             info = {"pid": os.getpid(), "umockdev_dir": self.testbed.root,
                     "ld_preload": PRELOAD_LIBRARY,
                     "socket": str(files.directory / runtime.SOCKET_NAME),
-                    "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid,
-                                 "devnode": s.port.devnode} for s in self.services]}
+                    # (no device node: it changes at every re-enumeration; status has it)
+                    "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid}
+                                for s in self.services]}
             path = files.write_info(info)
             tasks = [asyncio.create_task(self.pace(s)) for s in self.services]
             tasks.append(asyncio.create_task(self.housekeeping()))
