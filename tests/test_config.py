@@ -61,9 +61,31 @@ serial = 40012346
     assert replaced.direct_memory is False and replaced.stress is True
 
 
-def test_a_relative_state_dir_is_made_absolute(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert load(write(tmp_path, 'state_dir = "state"\n')).state_dir == tmp_path / "state"
+def test_relative_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    """Not to the daemon's working directory (a test config once created ./relative/ in the
+    repository): relative to the directory the config file is in."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    config = load(write(tmp_path / "conf", 'state_dir = "state"\n[[camera]]\n'
+                                           'image_source = "frames/x.png"\n'))
+    assert config.state_dir == tmp_path / "conf" / "state"
+    assert config.cameras[0].image_source == str(tmp_path / "conf" / "frames" / "x.png")
+    # also for a config file named relatively
+    config = load(Path("..") / "conf" / "u3v-sim.toml")
+    assert config.state_dir.resolve() == tmp_path / "conf" / "state"
+    assert config.state_dir.is_absolute()
+    # ~ and absolute paths stay what they say
+    config = load(write(tmp_path / "conf", f'state_dir = "~/s"\n[[camera]]\n'
+                                           f'image_source = "{tmp_path}/y.png"\n'))
+    assert config.state_dir == Path("~/s").expanduser()
+    assert config.cameras[0].image_source == str(tmp_path / "y.png")
+
+
+def test_usbfs_memory_mb(tmp_path):
+    assert load(None).usbfs_memory_mb == 16  # the Linux kernel's default
+    for value in (0, 1, 1000, 0xFFFFFFFF):
+        assert load(write(tmp_path, f"usbfs_memory_mb = {value}\n")).usbfs_memory_mb == value
 
 
 @pytest.mark.parametrize("text, message", [
@@ -72,7 +94,8 @@ def test_a_relative_state_dir_is_made_absolute(tmp_path, monkeypatch):
     ('direct_memory = "false"\n', "direct_memory = 'false': must be true or false"),
     ('[[camera]]\nnoise = "false"\n', "camera 1: noise = 'false': must be true or false"),
     ("stress = 1\n", "stress = 1: must be true or false"),
-    ("speed = 3\n", "speed: unknown key (known: camera, state_dir, stress, direct_memory)"),
+    ("speed = 3\n", "speed: unknown key (known: camera, state_dir, stress, direct_memory, "
+                   "usbfs_memory_mb)"),
     ('[[camera]]\nserial = "1"\ncolour = 1\n', "camera 1 (serial 1): colour: unknown key"),
     ('[[camera]]\nserial = "ABC"\n', "camera 1: serial = 'ABC': must be 1 to 8 decimal digits"),
     ('[[camera]]\nserial = "../x"\n', "serial = '../x': must be 1 to 8 decimal digits"),
@@ -84,6 +107,11 @@ def test_a_relative_state_dir_is_made_absolute(tmp_path, monkeypatch):
      "camera 1: [camera.features] Width = [1, 2]: must be a boolean, a number or a string"),
     ('state_dir = "a\\u0000b"\n', "state_dir = 'a\\x00b': must not contain a NUL"),
     ("stress = \n", "not valid TOML: Invalid value (at line 1, column 10)"),
+    ('usbfs_memory_mb = "16"\n', "usbfs_memory_mb = '16': must be an integer"),
+    ("usbfs_memory_mb = true\n", "usbfs_memory_mb = True: must be an integer"),
+    ("usbfs_memory_mb = 1.5\n", "usbfs_memory_mb = 1.5: must be an integer"),
+    ("usbfs_memory_mb = -1\n", "usbfs_memory_mb = -1: must be 0 or more"),
+    ("usbfs_memory_mb = 4294967296\n", "usbfs_memory_mb = 4294967296: must be at most 4294967295"),
 ])
 def test_mistakes_get_a_clear_error(tmp_path, text, message):
     with pytest.raises(ConfigError) as error:
@@ -172,6 +200,11 @@ BAD_CONFIGS = [
      None),
     ("image-source-missing", CAMERA + 'image_source = "{tmp}/none.png"\n',
      ["camera 40012345: image_source", "no such file"], None),
+    # relative to the config file's directory, not to the working directory
+    ("image-source-relative", CAMERA + 'image_source = "none.png"\n',
+     ["camera 40012345: image_source = '{tmp}/none.png'", "no such file"], None),
+    ("usbfs-memory-negative", "usbfs_memory_mb = -16\n",
+     ["usbfs_memory_mb = -16: must be 0 or more"], None),
     ("image-source-not-an-image", CAMERA + 'image_source = "{tmp}/x.png"\n',
      ["camera 40012345: image_source", "cannot read image file"],
      lambda tmp: (tmp / "x.png").write_text("not a png")),
@@ -207,12 +240,13 @@ BAD_CONFIGS = [
 ]
 
 
-def _serve(tmp_path: Path, args: list[str]) -> subprocess.CompletedProcess:
+def _serve(tmp_path: Path, args: list[str], cwd: Path | None = None
+           ) -> subprocess.CompletedProcess:
     scratch = tmp_path / "tmp"
     scratch.mkdir(exist_ok=True)
     env = dict(os.environ, U3V_SIM_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(scratch))
     return subprocess.run([sys.executable, "-m", "u3v_sim", "serve", *args], env=env,
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, cwd=cwd)
 
 
 @pytest.mark.parametrize("name, text, says, setup", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
@@ -235,7 +269,7 @@ def test_a_bad_config_stops_serve_with_one_clear_line(tmp_path, name, text, says
     else:
         config.write_text(text.replace("{tmp}", str(tmp_path)))
     started = time.monotonic()
-    result = _serve(tmp_path, args)
+    result = _serve(tmp_path, args, cwd=tmp_path / "tmp")
     assert time.monotonic() - started < 10
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
@@ -286,3 +320,39 @@ def test_configured_features_reach_a_real_client(tmp_path):
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
+
+
+# -- usbfs_memory_mb reaches the device node: raw ioctls see its limit ---------------------------
+
+USBFS_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from usbfs_raw import EP_STREAM, Buffer, Node, Urb, name
+from u3v_sim.transports import usbfs
+node = Node()
+for interface in (0, 2):
+    assert node.claim(interface) == 0
+report = {}
+for mib in (2, 0.5):
+    urb = Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(int(mib * (1 << 20))))
+    report[str(mib)] = name(node.submit(urb))
+    if report[str(mib)] == "ok":
+        node.ioctl(usbfs.DISCARDURB, urb.address)
+        node.reap_wait()
+print(json.dumps(report))
+"""
+
+
+def test_usbfs_memory_mb_limits_the_urbs_a_client_submits(tmp_path):
+    """usbfs_memory_mb = 1: a 2 MiB URB is refused with ENOMEM as devio.c refuses it (the
+    default 16 would take it), a 512 KiB one is taken; status --json shows the limit."""
+    from transports.daemon_host import CLIENTS, Daemon
+    daemon = Daemon(tmp_path / "run", ("40012345",), tmp_path, "usbfs_memory_mb = 1\n")
+    try:
+        result = daemon.run([sys.executable, "-c", USBFS_PROBE, str(CLIENTS)])
+        assert json.loads(result.stdout) == {"2": "ENOMEM", "0.5": "ok"}, result
+        status = json.loads(daemon.cli("status", "--json"))
+        memory = status["cameras"][0]["usbfs_memory"]
+        assert memory["limit"] == 1 << 20 and memory["refused"] >= 1, memory
+    finally:
+        daemon.stop()

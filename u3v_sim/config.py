@@ -4,10 +4,11 @@
 state_dir = "~/.local/state/u3v-sim"   # user sets, per camera serial
 stress = false                          # lift sensor-readout and link ceilings
 direct_memory = true                    # move URB data with process_vm_readv/writev
+usbfs_memory_mb = 16                    # usbfs's limit on submitted URBs (0: none)
 [[camera]]
 serial = "40012345"
 user_id = "left"
-image_source = "/data/frames"           # file or folder; default: synthetic scene
+image_source = "frames"                 # file or folder; default: synthetic scene
 noise = true
 [camera.features]
 Width = 2048
@@ -19,6 +20,9 @@ type (``stress = "no"`` is an error, not ``bool("no")``), serials valid and dist
 the camera can judge, the ``[camera.features]`` (names, writability, ranges) and the state
 directory, the daemon checks when it builds each camera, before any camera is on the bus.
 Every mistake is one ``ConfigError`` line naming the file, the key, the value and why.
+
+Paths (``state_dir``, ``image_source``) may start with ``~``; a relative one is relative to the
+directory of the config file (not to where the daemon was started).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from .names import check_serial
 DEFAULT_SERIAL = "40000001"
 # A config file is a few hundred bytes; this refuses /dev/zero or a mistyped binary at once.
 MAX_FILE_BYTES = 1 << 20
+# Linux's usbcore.usbfs_memory_mb: default 16 (devio.c), a module parameter of type uint.
+DEFAULT_USBFS_MEMORY_MB = 16
+MAX_USBFS_MEMORY_MB = 0xFFFFFFFF
 # DeviceUserID and the ABRM user-defined name are 64-byte registers.
 USER_ID_BYTES = 64
 
@@ -64,6 +71,9 @@ class DaemonConfig:
     # Copy URB data straight to and from client memory where the system permits it (same user
     # or CAP_SYS_PTRACE); otherwise, or when off, through umockdev's socket.
     direct_memory: bool = True
+    # The usbfs limit on memory held by submitted URBs, all nodes together, in MiB (0: only
+    # devio.c's hard limit), as /sys/module/usbcore/parameters/usbfs_memory_mb.
+    usbfs_memory_mb: int = DEFAULT_USBFS_MEMORY_MB
 
     def with_serials(self, serials: tuple[str, ...]) -> "DaemonConfig":
         """The cameras replaced by default ones with these serials (``--serial``), every other
@@ -118,6 +128,8 @@ class _DaemonSchema(_Strict):
     state_dir: PathText | None = None
     stress: StrictBool = False
     direct_memory: StrictBool = True
+    usbfs_memory_mb: Annotated[StrictInt, Field(ge=0, le=MAX_USBFS_MEMORY_MB)] = \
+        DEFAULT_USBFS_MEMORY_MB
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -136,13 +148,21 @@ def load(path: Path | None) -> DaemonConfig:
     except ValidationError as error:
         raise ConfigError(f"{path}: {_describe(error, data)}") from None
     _check_distinct([c.serial for c in schema.camera], str(path))
+    base = Path(path).absolute().parent
     cameras = tuple(CameraConfig(serial=c.serial, user_id=c.user_id,
-                                 image_source=(str(Path(c.image_source).expanduser())
+                                 image_source=(str(_resolve(c.image_source, base))
                                                if c.image_source else None),
                                  noise=c.noise, features=dict(c.features))
                     for c in schema.camera)
-    state_dir = Path(schema.state_dir).expanduser().absolute() if schema.state_dir else None
-    return DaemonConfig(cameras, state_dir, schema.stress, schema.direct_memory)
+    state_dir = _resolve(schema.state_dir, base) if schema.state_dir else None
+    return DaemonConfig(cameras, state_dir, schema.stress, schema.direct_memory,
+                        schema.usbfs_memory_mb)
+
+
+def _resolve(text: str, base: Path) -> Path:
+    """A path of the file: ``~`` expanded, a relative one taken from ``base`` (the config
+    file's directory)."""
+    return base / Path(text).expanduser()
 
 
 def _parse(path: Path) -> dict:
@@ -204,6 +224,10 @@ def _describe(error: ValidationError, data: dict) -> str:
             why = item["msg"].removeprefix("Value error, ")
             if key == "serial":  # names.check_serial names the value itself
                 why = why.split(": ", 1)[-1]
+        elif item["type"] == "greater_than_equal":
+            why = f"must be {item['ctx']['ge']} or more"
+        elif item["type"] == "less_than_equal":
+            why = f"must be at most {item['ctx']['le']}"
         else:
             why = _WHY.get(item["type"], item["msg"])
         _, whys, kind = found.setdefault(label, (item["input"], [], item["type"]))

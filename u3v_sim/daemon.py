@@ -407,7 +407,7 @@ class Daemon:
             files.release()
 
     async def _run(self, files: runtime.DaemonFiles) -> None:
-        self.testbed = UmockdevTestbed()
+        self.testbed = UmockdevTestbed(usbfs_memory_mb=self.config.usbfs_memory_mb)
         files.record_testbed(self.testbed.root)
         tasks: list[asyncio.Task] = []
         try:  # whatever fails from here on, the testbed is removed
