@@ -116,3 +116,53 @@ def test_run_exits_as_a_shell_would(tmp_path, command, code, says):
         assert stderr.splitlines() == [says.replace("{tmp}", str(tmp_path))]
     assert "Traceback" not in stderr
     _daemon_gone(tmp_path)
+
+
+COUNT_SIGINTS = """
+import signal, sys, time
+from pathlib import Path
+got = []
+signal.signal(signal.SIGINT, lambda *_: got.append(1))
+Path(sys.argv[1]).write_text("ready")
+while not got:
+    time.sleep(0.01)
+time.sleep(1.0)
+Path(sys.argv[1]).write_text(str(len(got)))
+"""
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_command_once(tmp_path):
+    """The terminal sends Ctrl-C's SIGINT to its whole foreground process group, the command
+    included: `run` must not send it a second one (a second Ctrl-C often means "abort the
+    clean-up")."""
+    import fcntl
+    import termios
+    master, slave = os.openpty()
+    marker = tmp_path / "count"
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, U3V_SIM_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(scratch))
+    run = subprocess.Popen([sys.executable, "-m", "u3v_sim", "run", "--serial", "40012345", "--",
+                            sys.executable, "-c", COUNT_SIGINTS, str(marker)], env=env,
+                           stdin=slave, stdout=slave, stderr=slave,
+                           preexec_fn=controlling_terminal)  # noqa: PLW1509
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        os.write(master, b"\x03")
+        assert run.wait(timeout=15) == 128 + signal.SIGINT
+        assert marker.read_text() == "1"
+        _daemon_gone(tmp_path)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        os.close(master)

@@ -94,8 +94,8 @@ def test_usbfs_memory_mb(tmp_path):
     ('direct_memory = "false"\n', "direct_memory = 'false': must be true or false"),
     ('[[camera]]\nnoise = "false"\n', "camera 1: noise = 'false': must be true or false"),
     ("stress = 1\n", "stress = 1: must be true or false"),
-    ("speed = 3\n", "speed: unknown key (known: camera, state_dir, stress, direct_memory, "
-                   "usbfs_memory_mb)"),
+    ("speed = 3\n", ("speed: unknown key (known: camera, state_dir, stress, direct_memory, "
+                    "usbfs_memory_mb)")),
     ('[[camera]]\nserial = "1"\ncolour = 1\n', "camera 1 (serial 1): colour: unknown key"),
     ('[[camera]]\nserial = "ABC"\n', "camera 1: serial = 'ABC': must be 1 to 8 decimal digits"),
     ('[[camera]]\nserial = "../x"\n', "serial = '../x': must be 1 to 8 decimal digits"),
