@@ -50,6 +50,9 @@ PRECISE_WAKE_S = 0.0015
 # A camera asked for more than the simulator can model still lets the ioctl thread and the
 # control socket in between its bounded steps (see camera/realtime.py).
 BEHIND_YIELD_S = 0.001
+# ... once it is this far behind: a frame start a few milliseconds late (the render thread
+# held the GIL) is caught up at once, not made later still.
+BEHIND_YIELD_AFTER_S = 0.010
 # Snapshots waiting or rendering at once (all cameras); more are answered "busy". One
 # full-resolution PNG takes a few hundred milliseconds.
 MAX_SNAPSHOTS = 4
@@ -280,7 +283,7 @@ class Daemon:
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             if timeout is not None:  # the loop's timers wake up to a millisecond late
                 timeout = max(0.0, timeout - PRECISE_WAKE_S)
-                if deadline < self.clock() - PRECISE_WAKE_S:   # behind: let the others in
+                if deadline < self.clock() - BEHIND_YIELD_AFTER_S:  # behind: let others in
                     await asyncio.sleep(BEHIND_YIELD_S)
             try:
                 await asyncio.wait_for(service.wake.wait(), timeout)
