@@ -34,8 +34,8 @@ from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
-from .process_memory import (ProcessMemory, holds_open, identify,  # noqa: E402
-                             main_thread_children, open_file_count, tighten_timer_slack)
+from .process_memory import (ChildrenWatch, ProcessMemory, holds_open,  # noqa: E402
+                             identify, open_file_count, tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
@@ -75,13 +75,16 @@ class _Client:
     # whether one of them holds the node.
     children: bytes = b""
     shared: bool = False
+    watch: ChildrenWatch | None = None
 
     def direct(self, tty: str) -> ProcessMemory | None:
         """The client's memory for this ioctl, or None to go through umockdev's socket (which
         reaches whichever process made the call)."""
         if self.memory is None:
             return None
-        children = main_thread_children(self.memory.pid)
+        if self.watch is None:
+            self.watch = ChildrenWatch(self.memory.pid)
+        children = self.watch.children()
         if children != self.children:
             self.children = children
             self.shared = any(holds_open(int(pid), tty) for pid in children.split())
@@ -664,6 +667,8 @@ class UmockdevDevice:
         state = self.clients.pop(client, None)
         if state is None:
             return
+        if state.watch is not None:
+            state.watch.close()
         for urb in state.urbs.values():
             self.testbed.memory.release(urb.memory)
         self.device.discard_owned_by(lambda owner: owner[0] is client)
