@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,9 +121,18 @@ def test_the_tmp_fallback_planted_by_another_user_is_refused():
     pre-creates /tmp/u3v-sim-<uid>/u3v-sim with a daemon.json that runs a command. Here in a
     mount namespace with its own /tmp, so the machine's /tmp is not touched."""
     run = f"/tmp/u3v-sim-{os.getuid()}/u3v-sim"
+    # A checkout under /tmp (CI may clone there) stays reachable under the new /tmp.
+    repo = Path(__file__).resolve().parents[1]
+    keep = Path(tempfile.mkdtemp(prefix="u3v-sim-test-", dir="/dev/shm"))
+    reach_repo = ""
+    if repo.is_relative_to("/tmp"):
+        reach_repo = (f"mkdir -p {repo}\n"
+                      f"mount --bind {keep / repo.relative_to('/tmp')} {repo}")
     script = f"""
 set -e
+mount --bind /tmp {keep}
 mount -t tmpfs tmpfs /tmp
+{reach_repo}
 mkdir -p {run}
 printf '{{"pid": 1, "umockdev_dir": "$(touch /tmp/planted-ran)", "ld_preload": "/tmp/e.so"}}' \\
     > {run}/daemon.json
@@ -136,8 +146,11 @@ stat -c '%u %a' /tmp/u3v-sim-{os.getuid()} {run}
 """
     env = {k: v for k, v in os.environ.items()
            if k not in ("U3V_SIM_RUNTIME_DIR", "XDG_RUNTIME_DIR")}
-    result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env,
-                            capture_output=True, text=True, timeout=60)
+    try:
+        result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        keep.rmdir()
     assert "env refused" in result.stdout and "serve refused" in result.stdout, result
     assert "PLANTED COMMAND RAN" not in result.stdout
     assert result.stdout.splitlines()[-2:] == [f"{OTHER_UID} 777"] * 2  # left as found
