@@ -123,7 +123,8 @@ def test_the_tmp_fallback_planted_by_another_user_is_refused():
     run = f"/tmp/u3v-sim-{os.getuid()}/u3v-sim"
     # A checkout under /tmp (CI may clone there) stays reachable under the new /tmp.
     repo = Path(__file__).resolve().parents[1]
-    keep = Path(tempfile.mkdtemp(prefix="u3v-sim-test-", dir="/dev/shm"))
+    keep = Path(tempfile.mkdtemp(prefix="u3v-sim-test-",
+                                 dir="/dev/shm" if os.path.isdir("/dev/shm") else "/var/tmp"))
     reach_repo = ""
     if repo.is_relative_to("/tmp"):
         reach_repo = (f"mkdir -p {repo}\n"
