@@ -115,8 +115,14 @@ def test_chunks_follow_the_image_and_are_found_walking_backwards(rig):
     assert struct.unpack("<d", chunks[CHUNKS["Gain"][0]])[0] == 6.0
     # Counter1 counts frame triggers: the one that started this frame.
     assert struct.unpack("<I", chunks[CHUNKS["CounterValue"][0]])[0] == 1
+    # The CRC chunk comes last and covers all before it: the image, its chunk tag and the
+    # other chunks (Basler's definition; pylon's CheckCRC is the oracle in the transport
+    # tests).
+    payload = bytes(block.payload)
+    crc_id, crc_length = struct.unpack("<II", payload[-8:])
+    assert (crc_id, crc_length) == (CHUNKS["PayloadCRC16"][0], 4)
     assert struct.unpack("<I", chunks[CHUNKS["PayloadCRC16"][0]])[0] == binascii.crc_hqx(
-        image, 0)
+        payload[:-12], 0)
 
 
 def test_a_full_camera_buffer_drops_new_frames_and_counts_them(rig):
@@ -232,8 +238,8 @@ def test_the_official_genapi_reads_every_chunk_feature_from_a_block(rig):
         assert node_map.ChunkGain.value == 3.0
         assert node_map.ChunkLineStatusAll.value == 0
         assert node_map.ChunkCounterValue.value == 1
-        image = walk_chunks(block.payload)[IMAGE_CHUNK_ID]
-        assert node_map.ChunkPayloadCRC16.value == binascii.crc_hqx(image, 0)
+        assert node_map.ChunkPayloadCRC16.value == binascii.crc_hqx(
+            bytes(block.payload)[:-12], 0)  # all before the CRC chunk (its data and tag)
     finally:
         adapter.detach_buffer()
 

@@ -18,11 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 class Daemon:
     def __init__(self, runtime: Path, serials: tuple[str, ...], state_dir: Path,
-                 settings: str = ""):
+                 settings: str = "", camera_settings: str = ""):
         self.runtime = runtime
         config = state_dir / "config.toml"
         config.write_text(f'state_dir = "{state_dir}"\n{settings}' + "".join(
-            f'[[camera]]\nserial = "{s}"\n' for s in serials))
+            f'[[camera]]\nserial = "{s}"\n{camera_settings}' for s in serials))
         env = dict(os.environ, U3V_SIM_RUNTIME_DIR=str(runtime))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "u3v_sim", "serve", "--config", str(config),

@@ -34,15 +34,35 @@ def chunk_layout_id(enabled: tuple[str, ...]) -> int:
     return 1 + sum(1 << i for i, name in enumerate(table.CHUNKS) if name in enabled)
 
 
-def chunk_data(record: FrameRecord, image: memoryview) -> dict[str, bytes]:
+CRC_CHUNK = "PayloadCRC16"
+
+
+def chunk_data(record: FrameRecord) -> dict[str, bytes]:
+    """The data of every chunk but the CRC (which covers the others: see ``chunk_tail``)."""
     return {
         "Timestamp": struct.pack("<Q", record.timestamp_ns),
         "ExposureTime": struct.pack("<d", record.exposure_us),
         "Gain": struct.pack("<d", record.gain_db),
         "LineStatusAll": struct.pack("<I", record.line_status_all),
         "CounterValue": struct.pack("<I", record.counter_value),
-        "PayloadCRC16": struct.pack("<I", binascii.crc_hqx(image, 0)),
     }
+
+
+def chunk_tail(record: FrameRecord, image, enabled: tuple[str, ...]) -> bytes:
+    """What follows the image in a chunk payload: the image's chunk tag (id, length), each
+    enabled chunk (data, then its tag), and the PayloadCRC16 chunk last.
+
+    The CRC is the X-modem CRC-16 (CCITT polynomial, initial value 0: ``crc_hqx(.., 0)``)
+    over the image data with its chunk id and length and every other appended chunk: the
+    whole payload before the CRC chunk itself (Basler ace USB 3.0 User's Manual, "CRC Checksum"
+    chunk; pylon's CheckCRC computes it so), in the chunk's 4-byte data."""
+    data = chunk_data(record)
+    tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
+        sp.chunk(table.CHUNKS[name][0], data[name]) for name in enabled if name != CRC_CHUNK)
+    if CRC_CHUNK in enabled:
+        crc = binascii.crc_hqx(tail, binascii.crc_hqx(image, 0))
+        tail += sp.chunk(table.CHUNKS[CRC_CHUNK][0], struct.pack("<I", crc))
+    return tail
 
 
 class BlockBuilder:
@@ -96,9 +116,7 @@ class BlockBuilder:
         if s["ChunkModeActive"]:
             payload_type = sp.PAYLOAD_IMAGE_EXTENDED_CHUNK
             layout_id = chunk_layout_id(s["ChunksEnabled"])
-            data = chunk_data(record, memoryview(image))
-            tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
-                sp.chunk(table.CHUNKS[name][0], data[name]) for name in s["ChunksEnabled"])
+            tail = chunk_tail(record, memoryview(image), tuple(s["ChunksEnabled"]))
         views_stable = getattr(self.generator, "views_stable", None)
         if not tail and views_stable is not None and views_stable(settings):
             payload = memoryview(image)  # prebuilt frame data that stays put: no copy
