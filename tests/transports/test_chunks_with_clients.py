@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from daemon_host import Daemon
+import json
+
+from daemon_host import CLIENTS, Daemon
 
 
 def test_pylon_check_crc_accepts_the_payload_crc16_chunk(tmp_path):
@@ -14,3 +16,15 @@ def test_pylon_check_crc_accepts_the_payload_crc16_chunk(tmp_path):
     assert report["brightest"] == 0, report  # black: nothing pylon's zeroing could change
     assert report["grabbed"] >= 13, report   # (pylon flags a few grabs as incomplete: README)
     assert report["has_crc"] == report["crc_ok"] == report["grabbed"], report
+
+
+def test_aravis_chunk_parser_reads_the_chunks(daemon):
+    frames = daemon.run(["/usr/bin/python3", str(CLIENTS / "aravis_chunks.py")],
+                        network_namespace=True, timeout=60).stdout
+    frames = json.loads(frames.strip().splitlines()[-1])["frames"]
+    assert len(frames) == 3 and all(frames), frames
+    for frame in frames:
+        assert frame["has_chunks"]
+        assert frame["chunk_timestamp"] == frame["buffer_timestamp"]
+        assert frame["chunk_exposure"] == 2000.0
+        assert frame["chunk_crc"] == frame["crc_of_payload"]
