@@ -384,8 +384,11 @@ category(
     boolean("ChunkModeActive", CH, "Appends the enabled chunks to each image."),
     enum("ChunkSelector", CH, "Which chunk ChunkEnable controls.", entries(*CHUNK_SELECTOR),
          default="Image"),
+    # ChunkEnable[Image] takes writes, as on the real ace USB (Aravis's chunk setup switches
+    # every entry off first; Basler's grabone sample switches every one on); the image is
+    # the payload's first chunk whatever it reads.
     boolean("ChunkEnable", CH, "Whether the selected chunk is appended.",
-            selected_by="ChunkSelector", locked="ChunkSelector == 'Image'",
+            selected_by="ChunkSelector",
             default={name: name == "Image" for name in CHUNK_SELECTOR}),
     integer("ChunkTimestamp", CH, "Time (ns) the frame's exposure started.", access="RO",
             length=8, chunk_id=CHUNKS["Timestamp"][0], unit="ns"),

@@ -28,3 +28,17 @@ def test_aravis_chunk_parser_reads_the_chunks(daemon):
         assert frame["chunk_timestamp"] == frame["buffer_timestamp"]
         assert frame["chunk_exposure"] == 2000.0
         assert frame["chunk_crc"] == frame["crc_of_payload"]
+
+
+def test_aravis_chunk_setup_switches_every_entry(daemon):
+    """arv_camera_set_chunks writes ChunkEnable off for every entry, Image included."""
+    report = daemon.run(["/usr/bin/python3", str(CLIENTS / "aravis_set_chunks.py")],
+                        network_namespace=True, timeout=60).stdout
+    assert json.loads(report.strip().splitlines()[-1]) == {
+        "status": 0, "chunk_timestamp_is_buffer_timestamp": True}
+
+
+def test_pylon_grabone_with_every_chunk_enabled(daemon):
+    report = daemon.client_json("pylon_grabone_chunks.py", timeout=120)
+    assert "Image" in report["enabled"] and "PayloadCRC16" in report["enabled"], report
+    assert report["grabbed"] and report["chunk_timestamp"] == report["timestamp"], report
