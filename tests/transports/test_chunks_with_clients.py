@@ -42,3 +42,11 @@ def test_pylon_grabone_with_every_chunk_enabled(daemon):
     report = daemon.client_json("pylon_grabone_chunks.py", timeout=120)
     assert "Image" in report["enabled"] and "PayloadCRC16" in report["enabled"], report
     assert report["grabbed"] and report["chunk_timestamp"] == report["timestamp"], report
+
+
+def test_sirm_sizes_break_no_alignment(daemon):
+    """Every programmed SIRM size is a multiple of the payload alignment (4), leader and
+    trailer included (issue 9 §5)."""
+    report = daemon.client_json("pyusb_sirm.py")
+    for name in ("leader", "trailer", "transfer"):
+        assert report[name] == ["ok", "0xa003", "0xa003", 64], report  # 64 kept

@@ -32,8 +32,12 @@ PROGRAMMED = {
     SIRM.PAYLOAD_FINAL_TRANSFER2_SIZE: "payload_final_transfer2_size",
     SIRM.MAXIMUM_TRAILER_SIZE: "maximum_trailer_size",
 }
-_ALIGNED = {"payload_transfer_size", "payload_final_transfer1_size",
-            "payload_final_transfer2_size"}
+# Every programmed transfer size is a multiple of the payload size alignment (SI Info): the
+# leader and trailer transfers too, as hosts size them (Aravis and cameleon round both up to
+# the alignment) and as other vendors' devices insist (Aravis #209, cameleon #94); whether
+# Basler's own firmware refuses an unaligned leader or trailer size is not documented.
+_ALIGNED = {"maximum_leader_size", "payload_transfer_size", "payload_final_transfer1_size",
+            "payload_final_transfer2_size", "maximum_trailer_size"}
 
 
 class StreamInterface:
