@@ -373,6 +373,7 @@ class Camera:
             "ResultingFrameRate": lambda _: frame().frame_rate,
             "SensorReadoutTime": lambda _: frame().readout_us,
             "AcquisitionStatus": lambda which: self.acquisition.status(which),
+            "AcquisitionActive": lambda _: self.acquisition.acquiring,
             "LineStatus": lambda line: self.lines.status(line),
             "LineStatusAll": lambda _: self.lines.status_all(),
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
