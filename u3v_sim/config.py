@@ -27,8 +27,6 @@ directory of the config file (not to where the daemon was started).
 
 from __future__ import annotations
 
-import os
-import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +36,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, 
                       StrictInt, StrictStr, ValidationError)
 
 from .names import check_serial
+from .small_files import SmallFileError, read_small_text
 
 DEFAULT_SERIAL = "40000001"
 # A config file is a few hundred bytes; this refuses /dev/zero or a mistyped binary at once.
@@ -167,18 +166,9 @@ def _resolve(text: str, base: Path) -> Path:
 
 def _parse(path: Path) -> dict:
     try:
-        with open(path, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise ConfigError(f"{path}: not a regular file")
-            raw = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a config file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        text = read_small_text(path, MAX_FILE_BYTES, "a config file")
+    except SmallFileError as error:
+        raise ConfigError(str(error)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

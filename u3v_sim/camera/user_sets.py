@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, 
 from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, Feature
 
 from ..protocol.gencp import ProtocolError
+from ..small_files import SmallFileError, read_small_text
 from .features import FeatureStore
 
 FILE_NAME = "usersets.json"
@@ -121,18 +122,9 @@ class UserSetStorage:
 
 def _read(path: Path) -> _UserSetFile:
     try:
-        with open(path, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise UserSetError(f"{path}: not a regular file")
-            raw = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise UserSetError(f"{path}: cannot be read: {error.strerror or error}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise UserSetError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a user-set file")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise UserSetError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        data = json.loads(read_small_text(path, MAX_FILE_BYTES, "a user-set file"))
+    except SmallFileError as error:
+        raise UserSetError(str(error)) from None
     except json.JSONDecodeError as error:
         raise UserSetError(f"{path}: not valid JSON: {error.msg} at line {error.lineno} "
                            f"column {error.colno}") from None
