@@ -102,19 +102,35 @@ def _address(data: bytes | memoryview, keep: list) -> int:
     return array.__array_interface__["data"][0]
 
 
+def open_count(pid: int, path: str) -> int:
+    """How many of process ``pid``'s open files refer to ``path`` (0 once it is gone or when
+    it is not ours to look at)."""
+    try:
+        return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd) == path)
+    except OSError:
+        return 0
+
+
+def _open_counts(path: str, exclude: Iterable[int]) -> dict[int, int]:
+    """``open_count`` of every process but ``exclude`` that has ``path`` open, by pid."""
+    skip = set(exclude)
+    counts = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) not in skip:
+            count = open_count(int(proc.name), path)
+            if count:
+                counts[int(proc.name)] = count
+    return counts
+
+
 def processes_with_open(path: str, exclude: Iterable[int] = ()) -> list[int]:
     """Pids of the processes that have ``path`` open."""
-    skip = set(exclude)
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) in skip:
-            continue
-        try:
-            if any(os.readlink(fd) == path for fd in (proc / "fd").iterdir()):
-                found.append(int(proc.name))
-        except OSError:
-            continue  # gone meanwhile, or not ours to look at
-    return found
+    return list(_open_counts(path, exclude))
+
+
+def open_file_count(path: str, exclude: Iterable[int] = ()) -> int:
+    """How many open files of live processes (but ``exclude``) refer to ``path``."""
+    return sum(_open_counts(path, exclude).values())
 
 
 class ChildrenWatch:
@@ -141,28 +157,6 @@ class ChildrenWatch:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-
-
-def holds_open(pid: int, path: str) -> bool:
-    """Whether process ``pid`` has ``path`` open."""
-    try:
-        return any(os.readlink(fd) == path for fd in Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return False
-
-
-def open_file_count(path: str, exclude: Iterable[int] = ()) -> int:
-    """How many open files of live processes (but ``exclude``) refer to ``path``."""
-    skip = set(exclude)
-    count = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) in skip:
-            continue
-        try:
-            count += sum(1 for fd in (proc / "fd").iterdir() if os.readlink(fd) == path)
-        except OSError:
-            continue  # gone meanwhile, or not ours to look at
-    return count
 
 
 def identify(path: str, address: int, expected: Callable[[], bytes],

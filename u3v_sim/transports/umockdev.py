@@ -34,8 +34,8 @@ from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
-from .process_memory import (ChildrenWatch, ProcessMemory, holds_open,  # noqa: E402
-                             identify, open_file_count, tighten_timer_slack)
+from .process_memory import (ChildrenWatch, ProcessMemory, identify,  # noqa: E402
+                             open_count, open_file_count, tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 PRELOAD_LIBRARY = "libumockdev-preload.so.0"
@@ -87,7 +87,7 @@ class _Client:
         children = self.watch.children()
         if children != self.children:
             self.children = children
-            self.shared = any(holds_open(int(pid), tty) for pid in children.split())
+            self.shared = any(open_count(int(pid), tty) for pid in children.split())
         return None if self.shared else self.memory
 
 
