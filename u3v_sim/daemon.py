@@ -98,6 +98,11 @@ class CameraService:
     # Ports of earlier enumerations whose clients still hold the node open (they may reap).
     old_ports: list = field(default_factory=list)
 
+    @property
+    def ports(self) -> tuple:
+        """The current port (None while a service is set up) and those kept for clients."""
+        return (self.port, *self.old_ports)
+
     def status(self) -> dict:
         with self.lock:
             s = self.camera.stream_channel.stats
@@ -197,8 +202,7 @@ class Daemon:
                                          settings)
 
     def _new_port(self, service: CameraService) -> UmockdevDevice:
-        in_use = {p.devnum for s in self.services for p in (s.port, *s.old_ports)
-                  if p is not None}
+        in_use = {p.devnum for s in self.services for p in s.ports if p is not None}
         devnum = self.testbed.allocate_devnum(in_use)
         loop = self.loop
 
@@ -246,11 +250,10 @@ class Daemon:
         a client at its next ioctl on the node (SIGABRT) instead of answering ENODEV."""
         deadline = self.clock() + SHUTDOWN_GRACE_S
         while self.clock() < deadline:
-            for service in self.services:
-                for port in (service.port, *service.old_ports):
-                    port.purge_dead_clients()
-            if not any(port.open_clients for s in self.services
-                       for port in (s.port, *s.old_ports)):
+            ports = [port for service in self.services for port in service.ports]
+            for port in ports:
+                port.purge_dead_clients()
+            if not any(port.open_clients for port in ports):
                 return
             await asyncio.sleep(0.02)
 

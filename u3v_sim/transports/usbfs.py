@@ -90,8 +90,6 @@ URB_ACTUAL_LENGTH_OFFSET = 28
 # type, endpoint, status, flags, buffer, buffer_length, actual_length
 URB_HEAD = struct.Struct("<BBxxiIxxxxQii")
 SPEED_SUPER = 5
-URB_FLAGS_OFFSET = 8
-URB_BUFFER_LENGTH_OFFSET = 24
 
 # Flags a URB may carry (devio.c proc_do_submiturb: any other bit is -EINVAL; ISO_ASAP only on
 # isochronous URBs, and this device has no isochronous endpoint).
