@@ -10,7 +10,7 @@ import zipfile
 
 from genicam import genapi
 
-from u3v_features.bootstrap import ABRM
+from u3v_features.bootstrap import ABRM, EIRM
 from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, Feature
 from u3v_sim.transports.inproc import InProcessHost
 
@@ -31,6 +31,28 @@ class UvcpPort(genapi.AbstractPort):
 
     def get_access_mode(self):
         return genapi.EAccessMode.RW
+
+
+class EventHost:
+    """GenApi's U3V event adapter fed from the device's event endpoint, as pylon's event
+    grabber does: the event channel is enabled (EIRM), and every EVENT_CMD the camera sends
+    is delivered to the node map, which updates the Event...Data nodes and fires their
+    callbacks. ``close()`` before the node map goes (the adapter holds a pointer to it)."""
+
+    def __init__(self, host: InProcessHost, node_map: genapi.NodeMap):
+        host.write(EIRM.BASE + EIRM.EI_CONTROL, struct.pack("<I", 1))
+        self.adapter = genapi.EventAdapterU3V(node_map.pointer)
+
+    def deliver(self, camera, now: float) -> list[bytes]:
+        """Deliver every event packet the camera has sent up to ``now``; returns them."""
+        packets = []
+        while (packet := camera.read_event(now)) is not None:
+            self.adapter.deliver_message(packet)
+            packets.append(packet)
+        return packets
+
+    def close(self) -> None:
+        del self.adapter
 
 
 def fetch_device_xml(host: InProcessHost) -> bytes:

@@ -130,6 +130,11 @@ def test_line_values_of_the_right_type_drive_the_line(daemon):
     ({"command": "unplug", "serial": "../x"}, "unplug: serial = '../x': must be 1 to 8"),
     ({"command": "line", "level": 1}, "line: line: is missing"),
     ({"command": "snapshot", "size": 1}, "snapshot: size: is not a field of this command"),
+    ({"command": "temperature", "ambient_offset": "31"},
+     "temperature: ambient_offset = '31': must be a finite number of °C from -40 to 100"),
+    ({"command": "temperature", "ambient_offset": 1000},
+     "temperature: ambient_offset = 1000: must be a finite number of °C from -40 to 100"),
+    ({"command": "temperature"}, "temperature: ambient_offset: is missing"),
     ({"command": ["status"]}, "unknown command ['status']"),
     ({}, "unknown command None"),
 ])
@@ -137,6 +142,18 @@ def test_other_malformed_requests_name_the_field(daemon, fields, says):
     reply = ask(daemon, **fields)
     assert set(reply) == {"error"} and reply["error"].startswith(says), reply
     assert "\n" not in reply["error"]
+
+
+def test_the_temperature_command_heats_the_camera_into_its_states(daemon):
+    states = [ask(daemon, command="temperature", ambient_offset=offset)
+              for offset in (31, 40.5, 0)]
+    assert states == [{"ok": True, "temperature_state": s} for s in ("Critical", "Error", "Ok")]
+    assert request(daemon, b'{"command": "temperature", "ambient_offset": NaN}\n') == {
+        "error": "temperature: ambient_offset = nan: must be a finite number of °C from -40 "
+                 "to 100"}
+    cli = daemon.run([sys.executable, "-m", "u3v_sim", "temperature", "31"])
+    assert cli.stdout == "Critical\n"
+    daemon.run([sys.executable, "-m", "u3v_sim", "temperature", "0"])
 
 
 # -- 4. an unplugged camera is unpowered -------------------------------------------------------

@@ -79,8 +79,9 @@ def features(category: str | None) -> None:
     for f in table.FEATURES:
         if category and f.category != category:
             continue
-        if f.chunk_id is not None or f.kind == "Command":
-            value = "(chunk)" if f.chunk_id is not None else "(command)"
+        if f.data_port is not None or f.kind == "Command":
+            value = ("(command)" if f.kind == "Command" else
+                     "(chunk)" if f.chunk_id is not None else "(event)")
         else:
             value = camera.store.get(f.name)
         click.echo(f"{f.category:24} {f.name:36} {f.kind:12} {f.access}  {value}")
@@ -250,6 +251,17 @@ def line(line: str, value: str, serial: str | None) -> None:
     reply = _request(request)
     if reply.get("warning"):
         click.echo(f"warning: {reply['warning']}", err=True)
+
+
+@main.command()
+@click.argument("ambient_offset", type=click.FloatRange(-40, 100))
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def temperature(ambient_offset: float, serial: str | None) -> None:
+    """Warm (or cool) the camera's surroundings by AMBIENT_OFFSET °C; prints the camera's
+    TemperatureState (Critical from 72 °C, Error from 80 °C)."""
+    reply = _request({"command": "temperature", "serial": serial,
+                      "ambient_offset": ambient_offset})
+    click.echo(reply["temperature_state"])
 
 
 @main.command()

@@ -8,6 +8,8 @@ Requests (JSON objects; ``serial`` picks a camera, default the first):
 - ``{"command": "line", "line": "Line1", "level": true | false | 0 | 1, "serial": S}`` or with
   ``"voltage": 3.3`` (a JSON number, finite) instead of ``level``
 - ``{"command": "snapshot", "serial": S}``
+- ``{"command": "temperature", "ambient_offset": 31.0, "serial": S}``: the camera's
+  surroundings are that many °C warmer than at rest (a JSON number, finite, -40..100)
 
 Nothing is coerced: ``"level": "0"``, ``"false"``, ``[0]`` or ``0.0`` and ``"voltage": "2.5"``
 or ``true`` are refused (``bool("false")`` would drive the line high). Unknown fields are
@@ -35,7 +37,7 @@ from pydantic import (
 
 from .names import check_serial
 
-__all__ = ["ControlError", "Line", "Plug", "Snapshot", "Status", "parse"]
+__all__ = ["ControlError", "Line", "Plug", "Snapshot", "Status", "Temperature", "parse"]
 
 
 class ControlError(ValueError):
@@ -87,9 +89,19 @@ class Snapshot(_Request):
         return data
 
 
-Request = Annotated[Status | Plug | Line | Snapshot, Field(discriminator="command")]
+class Temperature(_Request):
+    command: Literal["temperature"]
+    # °C above the camera's rest temperature, from its surroundings (a harness heating it to
+    # its CriticalTemperature / OverTemperature states, thermal.py).
+    ambient_offset: Annotated[StrictFloat | StrictInt,
+                              Field(allow_inf_nan=False, ge=-40, le=100)]
+    serial: Serial = None
+
+
+Request = Annotated[Status | Plug | Line | Snapshot | Temperature,
+                    Field(discriminator="command")]
 _ADAPTER = TypeAdapter(Request)
-COMMANDS = ("status", "unplug", "replug", "line", "snapshot")
+COMMANDS = ("status", "unplug", "replug", "line", "snapshot", "temperature")
 
 # What a refused value is said to have to be, by pydantic error type.
 _WHY = {
@@ -107,7 +119,7 @@ _short.maxstring = _short.maxother = 40
 _short.maxlevel = 2
 
 
-def parse(request: dict) -> Status | Plug | Line | Snapshot:
+def parse(request: dict) -> Status | Plug | Line | Snapshot | Temperature:
     """The typed command for a request object; ControlError (one line: the command, the field,
     the value and why) if it is not exactly one."""
     command = request.get("command")
@@ -146,5 +158,7 @@ def _describe(error: ValidationError) -> str:
             whys = [_WHY["literal_error"]]
         elif field == "voltage" and _WHY["finite_number"] not in whys:
             whys = ["must be a number (volts)"]
+        elif field == "ambient_offset" and _WHY["missing"] not in whys:
+            whys = ["must be a finite number of °C from -40 to 100"]
         said.append(f"{label}: {' or '.join(whys)}" if label else " or ".join(whys))
     return "; ".join(said)

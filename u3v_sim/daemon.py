@@ -27,7 +27,7 @@ from .camera.lines import LineError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
 from .config import CameraConfig, ConfigError, DaemonConfig
-from .control_requests import ControlError, Line, Plug, Snapshot, Status
+from .control_requests import ControlError, Line, Plug, Snapshot, Status, Temperature
 from .control_requests import parse as parse_request
 from .control_server import ControlServer
 from .frames.generator import FrameGenerator
@@ -346,7 +346,7 @@ class Daemon:
                                f"takes its power from the USB port); replug it first")
         return service
 
-    def control(self, command: Status | Plug | Line | dict) -> dict:
+    def control(self, command: Status | Plug | Line | Temperature | dict) -> dict:
         """A command other than snapshot (or a request object, parsed first) to its reply."""
         if isinstance(command, dict):
             command = parse_request(command)
@@ -369,6 +369,14 @@ class Daemon:
                     raise ControlError(str(error)) from None
             service.wake.set()
             return {"ok": True, "logic": result.logic, "warning": result.warning}
+        if isinstance(command, Temperature):
+            self._powered(service)
+            with service.lock:
+                camera = service.camera
+                camera.set_ambient_offset(float(command.ambient_offset), self.clock())
+                state = camera.temperature_state
+            service.wake.set()
+            return {"ok": True, "temperature_state": state}
         raise ControlError(f"unknown command {command!r}")
 
     async def _snapshot(self, service: CameraService) -> dict:

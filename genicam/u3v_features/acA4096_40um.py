@@ -26,10 +26,20 @@ PIXEL_MAX = {"Mono8": 255, "Mono10": 1023, "Mono10p": 1023, "Mono12": 4095, "Mon
 PIXEL_SIZE = {"Mono8": "Bpp8", "Mono10": "Bpp16", "Mono10p": "Bpp10", "Mono12": "Bpp16",
               "Mono12p": "Bpp12"}
 
-# GenICam event ids (sent in EVENT_CMD packets and named by the XML's event nodes). Chosen.
+# GenICam event ids: sent in EVENT_CMD packets; the XML binds each to a Port with this EventID.
+# The events are the ace USB EventSelector entries (pylon's parameter list); the ids are chosen.
 EVENT_IDS = {"ExposureEnd": 0x9001, "FrameStart": 0x9002, "FrameBurstStart": 0x9003,
              "FrameStartOvertrigger": 0x9004, "CriticalTemperature": 0x9005,
-             "OverTemperature": 0x9006}
+             "OverTemperature": 0x9006, "FrameBurstStartOvertrigger": 0x9007,
+             "FrameStartWait": 0x9008, "FrameBurstStartWait": 0x9009}
+# Events whose data is the frame id (u64); the others carry only their timestamp (pylon's ace
+# USB list has an Event...FrameID node for exactly these).
+EVENTS_WITH_FRAME_ID = ("ExposureEnd", "FrameStart", "FrameBurstStart", "FrameStartOvertrigger",
+                        "FrameBurstStartOvertrigger")
+# Where a GenApi host finds an event's fields: offsets into the event as GenApi's U3V event
+# adapter attaches it to the event's port, the SCD of an EVENT_CMD (u3v-protocol.md 4.6:
+# u16 size, u16 id, u64 timestamp, data), checked against the official GenApi's adapter.
+EVENT_ID_OFFSET, EVENT_TIMESTAMP_OFFSET, EVENT_DATA_OFFSET = 2, 4, 12
 # Chunk ids and the bytes of chunk data each carries. Ids chosen.
 CHUNKS = {"Timestamp": (0x0A5A0001, 8), "ExposureTime": (0x0A5A0002, 8),
           "Gain": (0x0A5A0003, 8), "LineStatusAll": (0x0A5A0004, 4),
@@ -59,9 +69,12 @@ _features: list[Feature] = []
 _categories: list[Category] = []
 
 
-def category(name: str, description: str, *features: Feature) -> None:
-    _categories.append(Category(name, description, tuple(f.name for f in features)))
-    _features.extend(features)
+def category(name: str, description: str, *members: Feature | str) -> str:
+    """Add a category of features; a member given as a string is a subcategory's name."""
+    _categories.append(Category(name, description, tuple(
+        m if isinstance(m, str) else m.name for m in members)))
+    _features.extend(m for m in members if not isinstance(m, str))
+    return name
 
 
 def string(name, cat, desc, *, address=None, access="RO", default="", length=64, **kw):
@@ -365,27 +378,34 @@ category(
 )
 
 
-def _event_data(event: str) -> list[Feature]:
-    out = [integer(f"Event{event}", "EventControl", f"Event id of the {event} event.",
-                   access="RO", default=EVENT_IDS[event], representation="HexNumber"),
-           integer(f"Event{event}Timestamp", "EventControl",
-                   f"Time (ns) of the last {event} event.", access="RO", length=8,
-                   provided=True, unit="ns")]
-    if "Temperature" not in event:
-        out.append(integer(f"Event{event}FrameID", "EventControl",
-                           f"Frame id of the last {event} event.", access="RO", length=8,
-                           provided=True))
-    return out
-
-
 EV = "EventControl"
+
+
+def _event_data(event: str) -> str:
+    """The Event<event>Data category: nodes read from the last <event> event received
+    (SFNC 2.x names; pylon registers camera-event handlers on them)."""
+    cat = f"Event{event}Data"
+    data = [integer(f"Event{event}", cat,
+                    f"Id of the {event} event; its callbacks fire when one arrives.",
+                    access="RO", length=2, event=event, event_offset=EVENT_ID_OFFSET,
+                    representation="HexNumber"),
+            integer(f"Event{event}Timestamp", cat, f"Time (ns) of the {event} event.",
+                    access="RO", length=8, event=event, event_offset=EVENT_TIMESTAMP_OFFSET,
+                    unit="ns")]
+    if event in EVENTS_WITH_FRAME_ID:
+        data.append(integer(f"Event{event}FrameID", cat,
+                            f"Frame id the {event} event refers to.", access="RO", length=8,
+                            event=event, event_offset=EVENT_DATA_OFFSET))
+    return category(cat, f"Data of the last {event} event.", *data)
+
+
 category(
-    EV, "Which events the device sends, and the data of the last of each.",
+    EV, "Which events the device sends, and the data of the events it sent.",
     enum("EventSelector", EV, "Which event EventNotification configures.",
          entries(*EVENT_IDS), default="ExposureEnd"),
     enum("EventNotification", EV, "Whether the selected event is sent.", entries("Off", "On"),
          default="Off", selected_by="EventSelector"),
-    *[f for event in EVENT_IDS for f in _event_data(event)],
+    *[_event_data(event) for event in EVENT_IDS],
 )
 
 CH = "ChunkDataControl"
@@ -451,6 +471,7 @@ USER_SET_FEATURES: tuple[str, ...] = tuple(
     if f.access == "RW" and f.kind not in (COMMAND, STRING) and not f.name.startswith("UserSet")
     and f.name != "DeviceLinkSelector")
 
-__all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS", "CHUNKS",
+__all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS",
+           "EVENTS_WITH_FRAME_ID", "CHUNKS",
            "VENDOR", "MODEL", "EnumEntry", "BOOLEAN", "COMMAND", "ENUMERATION", "FLOAT",
            "INTEGER", "STRING"]

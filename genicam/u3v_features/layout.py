@@ -79,7 +79,7 @@ def build_layout(features: Iterable[Feature]) -> Layout:
         return address
 
     for f in features:
-        if f.chunk_id is not None:
+        if f.data_port is not None:
             continue
         encoding = encoding_of(f)
         address = f.address if f.address is not None else allocate(f.length)

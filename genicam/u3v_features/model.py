@@ -58,6 +58,11 @@ class Feature:
     forced: tuple[str, str] | None = None
     # Chunk data feature: read from the chunk with this id, not from the register space.
     chunk_id: int | None = None
+    # Event data feature: read from the last event of this name (an EventSelector entry) at
+    # this byte offset, not from the register space. Offsets count from the event's SCD as
+    # GenApi's U3V event adapter attaches it (0: size, 2: event id, 4: timestamp, 12: data).
+    event: str | None = None
+    event_offset: int = 0
     # The camera model changes this value by itself (e.g. a summary of other features).
     volatile: bool = False
     visibility: str = "Beginner"
@@ -72,6 +77,8 @@ class Feature:
             raise ValueError(f"{self.name}: unknown access {self.access!r}")
         if self.kind == ENUMERATION and not self.entries:
             raise ValueError(f"{self.name}: an enumeration needs entries")
+        if (self.chunk_id is not None or self.event is not None) and self.access != "RO":
+            raise ValueError(f"{self.name}: chunk and event data are read-only")
         if (self.formula or self.provided) and self.access != "RO":
             raise ValueError(f"{self.name}: derived or provided values are read-only")
 
@@ -79,6 +86,16 @@ class Feature:
     def is_derived(self) -> bool:
         """The device computes this value; it never stores a written one."""
         return self.formula is not None or self.provided
+
+    @property
+    def data_port(self) -> str | None:
+        """The XML Port a chunk or event data feature is read through (None: the device's
+        register space, through the Device port)."""
+        if self.chunk_id is not None:
+            return f"{self.name}Port"
+        if self.event is not None:
+            return f"Event{self.event}Port"
+        return None
 
     @property
     def is_volatile(self) -> bool:
@@ -104,6 +121,7 @@ class Feature:
 
 @dataclass(frozen=True)
 class Category:
+    """A category; its features may name other categories (its subcategories)."""
     name: str
     description: str
     features: tuple[str, ...] = field(default_factory=tuple)

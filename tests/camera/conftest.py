@@ -1,6 +1,6 @@
 import pytest
 
-from genapi_host import connect_node_map
+from genapi_host import EventHost, connect_node_map
 from stream_host import ConstantGenerator
 from u3v_sim.camera.camera import Camera
 from u3v_sim.transports.inproc import InProcessHost
@@ -14,3 +14,12 @@ def rig():
     node_map, _ = connect_node_map(host)
     return camera, host, node_map
 
+
+
+@pytest.fixture
+def events(rig):
+    """GenApi's U3V event adapter on the rig's node map, with the event channel enabled."""
+    camera, host, node_map = rig
+    event_host = EventHost(host, node_map)
+    yield event_host
+    event_host.close()

@@ -79,7 +79,7 @@ def test_exposure_active_drives_line2_with_exact_timestamps(rig):
     assert frame_starts(camera) == 1
 
 
-def test_trigger_delay_and_overtrigger(rig):
+def test_trigger_delay_and_overtrigger(rig, events):
     camera, host, node_map = rig
     node_map.TriggerMode.value = "On"
     node_map.TriggerSource.value = "Software"
@@ -99,7 +99,9 @@ def test_trigger_delay_and_overtrigger(rig):
     camera.advance(1.013)
     assert frame_starts(camera) == 1
     assert camera.acquisition.stats.frame_start_overtriggers == 1
+    events.deliver(camera, 1.013)
     assert node_map.EventFrameStartOvertriggerTimestamp.value == 1_012_000_000
+    assert node_map.EventFrameStartOvertriggerFrameID.value == 1   # the frame it did not start
     host.clock.now = 1.030
     node_map.TriggerSoftware.execute()
     camera.advance(1.040)

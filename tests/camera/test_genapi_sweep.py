@@ -19,8 +19,8 @@ from u3v_sim.transports.inproc import ControlError
 
 from genapi_host import instances, node, sweep
 
-REGISTER_FEATURES = [f for f in FEATURES if f.chunk_id is None]
-CHUNK_FEATURES = [f for f in FEATURES if f.chunk_id is not None]
+REGISTER_FEATURES = [f for f in FEATURES if f.data_port is None]
+PORT_DATA_FEATURES = [f for f in FEATURES if f.data_port is not None]
 SETTINGS = [f for f in REGISTER_FEATURES if f.kind != COMMAND]
 # Settings that make a feature writable in some instance (the sweep covers every feature).
 ENABLERS = {
@@ -56,8 +56,9 @@ def test_every_readable_feature_reads_the_device_value(node_map, camera):
     assert read == {f.name for f in REGISTER_FEATURES}
 
 
-def test_chunk_features_are_not_readable_without_chunk_data(node_map):
-    for feature in CHUNK_FEATURES:
+def test_chunk_and_event_data_are_not_readable_before_a_chunk_or_event(node_map):
+    assert {f.name for f in PORT_DATA_FEATURES} >= {"ChunkTimestamp", "EventExposureEndFrameID"}
+    for feature in PORT_DATA_FEATURES:
         assert not genapi.is_readable(node(node_map, feature.name)), feature.name
 
 

@@ -10,6 +10,8 @@ from u3v_features.acA4096_40um import EVENT_IDS
 from u3v_features.bootstrap import EIRM
 from u3v_sim.camera.lines import LineError
 
+from genapi_host import EventHost
+
 
 
 
@@ -94,18 +96,24 @@ def test_events_are_sent_when_enabled_with_their_data(rig):
     node_map.TriggerSoftware.execute()
     camera.advance(1.01)
     assert camera.read_event(1.01) is None          # the host has not enabled the channel
-    host.write(EIRM.BASE + EIRM.EI_CONTROL, struct.pack("<I", 1))
-    host.clock.now = 1.1
-    node_map.TriggerSoftware.execute()
-    camera.advance(1.2)
-    events = [parse_event(camera.read_event(1.2)) for _ in range(2)]
-    assert [(e[1], e[2], e[3]) for e in events] == [
-        (EVENT_IDS["FrameStart"], 1_100_000_000, struct.pack("<Q", 1)),
-        (EVENT_IDS["ExposureEnd"], 1_101_000_000, struct.pack("<Q", 1))]
-    assert events[1][0] == events[0][0] + 1
-    assert node_map.EventExposureEndTimestamp.value == 1_101_000_000
-    assert node_map.EventExposureEndFrameID.value == 1
-    assert camera.read_event(1.2) is None
+    event_host = EventHost(host, node_map)
+    try:
+        host.clock.now = 1.1
+        node_map.TriggerSoftware.execute()
+        camera.advance(1.2)
+        events = [parse_event(p) for p in event_host.deliver(camera, 1.2)]
+        assert [(e[1], e[2], e[3]) for e in events] == [
+            (EVENT_IDS["FrameStart"], 1_100_000_000, struct.pack("<Q", 1)),
+            (EVENT_IDS["ExposureEnd"], 1_101_000_000, struct.pack("<Q", 1))]
+        assert events[1][0] == events[0][0] + 1
+        # What a GenApi host reads: the Event...Data nodes bound to each event's port.
+        assert node_map.EventExposureEndTimestamp.value == 1_101_000_000
+        assert node_map.EventExposureEndFrameID.value == 1
+        assert node_map.EventExposureEnd.value == EVENT_IDS["ExposureEnd"]
+        assert node_map.EventFrameStartTimestamp.value == 1_100_000_000
+        assert camera.read_event(1.2) is None
+    finally:
+        event_host.close()
 
 
 def test_event_test_control_sends_the_test_event(rig):
@@ -136,3 +144,16 @@ def test_temperature_warms_with_activity_and_raises_temperature_events(rig):
     assert node_map.TemperatureState.value == "Error"
     ids = [parse_event(camera.read_event(60.0))[1] for _ in range(2)]
     assert ids == [EVENT_IDS["CriticalTemperature"], EVENT_IDS["OverTemperature"]]
+
+
+def test_temperature_events_reach_their_genapi_nodes(rig, events):
+    camera, host, node_map = rig
+    for event in ("CriticalTemperature", "OverTemperature"):
+        node_map.EventSelector.value = event
+        node_map.EventNotification.value = "On"
+    camera.set_ambient_offset(31.0, 2.0)     # 73 C: Critical
+    camera.set_ambient_offset(40.0, 3.0)     # 82 C: Error
+    assert len(events.deliver(camera, 3.0)) == 2
+    assert node_map.EventCriticalTemperatureTimestamp.value == 2_000_000_000
+    assert node_map.EventOverTemperatureTimestamp.value == 3_000_000_000
+    assert not node_map.has_node("EventOverTemperatureFrameID")

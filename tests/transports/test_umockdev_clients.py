@@ -43,7 +43,7 @@ def test_pyusb_reads_the_bootstrap_registers_and_grabs_frames(daemon):
 def test_official_genapi_sweep_over_libusb(daemon):
     sweep = daemon.client_json("pyusb_u3v.py", "sweep", timeout=300)["sweep"]
     writable = {f.name for f in FEATURES if f.access != "RO" and f.kind != "Command"
-                and f.chunk_id is None}
+                and f.data_port is None}
     # DeviceLinkThroughputLimit is locked until its mode is On.
     assert sweep["written_features"] == len(writable) - 1
     assert sweep["readable_instances"] > 150

@@ -71,6 +71,7 @@ class Acquisition:
         self._free_run: Timer | None = None
         self._ready_timer: Timer | None = None
         self._exposure_end: Timer | None = None
+        self._waiting = dict.fromkeys(TRIGGERS, False)
         lines.input_listeners.append(self._on_input)
         self._update_signals()
 
@@ -190,6 +191,7 @@ class Acquisition:
         if selector == "FrameBurstStart":
             if self.burst_remaining:
                 self.stats.burst_overtriggers += 1
+                self.raise_event("FrameBurstStartOvertrigger", self.next_block_id)
                 return
             self.burst_remaining = self.store.get("AcquisitionBurstFrameCount")
             self.raise_event("FrameBurstStart", self.next_block_id)
@@ -335,13 +337,19 @@ class Acquisition:
 
     def _update_signals(self) -> None:
         exposing = self.exposing is not None
+        waiting = {selector: self.waiting_for(selector) for selector in TRIGGERS}
         self.lines.signals.update({
             "ExposureActive": exposing,
             "FlashWindow": exposing,
-            "FrameTriggerWait": self.waiting_for("FrameStart"),
-            "FrameBurstTriggerWait": self.waiting_for("FrameBurstStart"),
+            "FrameTriggerWait": waiting["FrameStart"],
+            "FrameBurstTriggerWait": waiting["FrameBurstStart"],
             "Timer1Active": self.timer_active,
         })
+        # FrameStartWait / FrameBurstStartWait: the camera became ready for that trigger.
+        for selector, now_waiting in waiting.items():
+            if now_waiting and not self._waiting[selector]:
+                self.raise_event(f"{selector}Wait", 0)
+        self._waiting = waiting
         self.lines.update_outputs()
 
     def _after_change(self) -> None:

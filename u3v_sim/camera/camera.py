@@ -109,7 +109,6 @@ class Camera:
         self.epoch = now
         self.now = now
         self.latched_timestamp = 0
-        self.last_events: dict[str, tuple[int, int]] = {}
         self.event_packets: deque[bytes] = deque(maxlen=EVENT_QUEUE_LENGTH)
         self.events_dropped = 0
         self._event_request_id = 0
@@ -208,7 +207,7 @@ class Camera:
         if f.kind == COMMAND:
             raise FeatureWriteError(f"{shown}: {name} is a command, not a setting")
         register = self.layout.value_register(name)
-        if f.access == "RO" or f.chunk_id is not None or register is None:
+        if f.access == "RO" or f.data_port is not None or register is None:
             raise FeatureWriteError(f"{shown}: {name} is read-only")
         coerced = _coerce(f, value, shown)
         if f.kind == INTEGER:  # encode() would wrap a number the register cannot hold
@@ -322,12 +321,12 @@ class Camera:
     # -- events --------------------------------------------------------------------------------
 
     def raise_event(self, name: str, frame_id: int) -> None:
+        """An EventSelector event happened now: queue its EVENT_CMD if the host enabled it.
+        Its data is the frame id for the events that carry one (table.EVENTS_WITH_FRAME_ID)."""
         if self.store.get("EventNotification", name) != "On":
             return
-        timestamp = self.timestamp_ns()
-        self.last_events[name] = (timestamp, frame_id)
-        data = b"" if "Temperature" in name else struct.pack("<Q", frame_id)
-        self._queue_event(table.EVENT_IDS[name], timestamp, data)
+        data = struct.pack("<Q", frame_id) if name in table.EVENTS_WITH_FRAME_ID else b""
+        self._queue_event(table.EVENT_IDS[name], self.timestamp_ns(), data)
 
     def _queue_event(self, event_id: int, timestamp: int, data: bytes) -> None:
         if not self.event_control.value & 1:
@@ -379,12 +378,6 @@ class Camera:
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
             "CounterValue": lambda counter: self.acquisition.counters[counter],
         })
-        for event in table.EVENT_IDS:
-            store.providers[f"Event{event}Timestamp"] = (
-                lambda _, e=event: self.last_events.get(e, (0, 0))[0])
-            if f"Event{event}FrameID" in store.features:
-                store.providers[f"Event{event}FrameID"] = (
-                    lambda _, e=event: self.last_events.get(e, (0, 0))[1])
         missing = [f.name for f in table.FEATURES if f.provided and f.name not in store.providers]
         if missing:
             raise RuntimeError(f"no provider for {missing}")
@@ -467,7 +460,6 @@ class Camera:
         self.acquisition.stop()
         self.scheduler.clear()
         self.latched_timestamp = 0
-        self.last_events.clear()
         self.event_packets.clear()
         for register in (self.device_configuration, self.u3vcp_configuration,
                          self.event_control, self.event_test):

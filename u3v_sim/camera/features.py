@@ -30,7 +30,7 @@ class FeatureStore:
         self.actions: dict[str, Action] = {}
         self.write_hooks: list[WriteHook] = []
         for f in self.features.values():
-            if f.is_derived or f.kind == COMMAND or f.chunk_id is not None:
+            if f.is_derived or f.kind == COMMAND or f.data_port is not None:
                 continue
             for instance in self.instances(f.name):
                 self.values[(f.name, instance)] = f.default_for(instance)
@@ -39,7 +39,7 @@ class FeatureStore:
         self._dependent = [
             f for f in self.features.values()
             if f.kind in (INTEGER, FLOAT) and not f.is_derived and not f.selected_by
-            and f.chunk_id is None
+            and f.data_port is None
             and (f.forced or any(isinstance(b, str) for b in (f.minimum, f.maximum, f.increment)))]
         for name, value in (initial or {}).items():
             self.values[(name, None)] = value

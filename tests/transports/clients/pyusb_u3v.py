@@ -166,7 +166,7 @@ def genapi_sweep(host: PyusbHost) -> dict:
     port = Port()
     node_map.connect(port, "Device")
     started = time.monotonic()
-    settings = [f for f in FEATURES if f.kind != "Command" and f.chunk_id is None]
+    settings = [f for f in FEATURES if f.kind != "Command" and f.data_port is None]
     readable = 0
     for feature in settings:
         for _ in genapi_host.instances(node_map, feature):
