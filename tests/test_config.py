@@ -212,7 +212,7 @@ BAD_CONFIGS = [
     ("feature-value-array", FEATURES + "Width = [1, 2]\n", ["Width = [1, 2]"], None),
     ("feature-out-of-range", FEATURES + "Width = 99999\n",
      ["camera 40012345: [camera.features] Width = 99999", "above maximum 4104"], None),
-    ("feature-increment", FEATURES + "Width = 2047\n", ["Width = 2047", "increment 4"], None),
+    ("feature-increment", FEATURES + "Width = 2047\n", ["Width = 2047", "increment 8"], None),
     ("feature-beyond-register", FEATURES + "Width = 4294967296\n",
      ["Width = 4294967296: outside Width's range 16..4104"], None),
     ("feature-command", FEATURES + "AcquisitionStart = 1\n",

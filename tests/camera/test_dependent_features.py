@@ -163,3 +163,22 @@ def test_device_reset_returns_to_the_startup_state(node_map, host):
     node_map.DeviceReset.execute()
     assert node_map.Width.value == 4096
     assert node_map.DeviceUserID.value == "left"  # the user name is kept in non-volatile memory
+
+
+def test_every_roi_in_every_pixel_format_keeps_the_payload_alignment(node_map):
+    """Every Width and Height GenApi offers (minimum + n * increment, at every binning) gives
+    an image whose size is a multiple of the payload alignment: hosts program the payload
+    size as a transfer size (Aravis for payloads under 1 MiB), which must be aligned."""
+    from u3v_features.acA4096_40um import PIXEL_BITS
+    from u3v_sim.camera.stream_interface import ALIGNMENT
+    for binning in (1, 2, 3, 4):
+        node_map.BinningHorizontal.value = node_map.BinningVertical.value = binning
+        width, height = node_map.Width, node_map.Height
+        assert width.min % width.inc == 0 and height.min % height.inc == 0
+        for name, bits in PIXEL_BITS.items():
+            assert (width.inc * height.inc * bits) % (8 * ALIGNMENT) == 0, (name, binning)
+    node_map.BinningHorizontal.value = node_map.BinningVertical.value = 1
+    for name in PIXEL_BITS:   # and as the device reports it, at the smallest ROI
+        node_map.PixelFormat.value = name
+        node_map.Width.value, node_map.Height.value = node_map.Width.min, node_map.Height.min
+        assert node_map.PayloadSize.value % ALIGNMENT == 0, name

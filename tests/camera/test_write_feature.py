@@ -40,7 +40,8 @@ def test_a_host_reads_what_was_written_by_name(camera):
 
 @pytest.mark.parametrize("name, value, says", [
     ("Width", 99999, "Width = 99999: 99999 above maximum 4104 (INVALID_PARAMETER)"),
-    ("Width", 2047, "not a multiple of the increment 4"),
+    ("Width", 2047, "not a multiple of the increment 8"),
+    ("Width", 2052, "not a multiple of the increment 8"),
     ("Width", 1 << 40, "outside Width's range 16..4104"),  # never wrapped into the register
     ("OffsetX", -4, "outside OffsetX's range 0..16"),
     ("Width", "0x800", "Width is Integer, give an integer"),

@@ -347,8 +347,8 @@ def test_invalid_parameter_register_values():
     assert only_ack(channel, writemem(0x80, width, "00 01")) == error_write_ack(0x8002, 0x80)
     assert only_ack(channel, writemem(0x81, width, "00 01 00 00 00 00 00 00")) == \
         error_write_ack(0x8002, 0x81)
-    # Width 4200 > WidthMax (4104 with OffsetX 8); 4098 is not on the increment 4; 8 < 16.
-    for request_id, value in ((0x82, 4200), (0x83, 4098), (0x84, 8)):
+    # Width 4200 > WidthMax (4104 with OffsetX 8); 4100 is not on the increment 8; 8 < 16.
+    for request_id, value in ((0x82, 4200), (0x83, 4100), (0x84, 8)):
         assert only_ack(channel, writemem(request_id, width, le(value, 4))) == \
             error_write_ack(0x8002, request_id)
     assert cam.store.get("Width") == 4096

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from daemon_host import CLIENTS, Daemon
 
 
@@ -50,3 +51,19 @@ def test_sirm_sizes_break_no_alignment(daemon):
     report = daemon.client_json("pyusb_sirm.py")
     for name in ("leader", "trailer", "transfer"):
         assert report[name] == ["ok", "0xa003", "0xa003", 64], report  # 64 kept
+
+
+@pytest.mark.parametrize("width, height, pixel_format", [
+    (16, 2, "Mono10p"), (24, 6, "Mono10p"), (40, 6, "Mono12p"), (16, 2, "Mono8")])
+def test_aravis_streams_the_smallest_packed_rois(daemon, width, height, pixel_format):
+    """Aravis programs a payload under 1 MiB as the payload transfer size itself: every ROI
+    must give a payload on the 4-byte alignment (Width increment 8, issue 9 §5). Before, a
+    Mono10p 20x6 ROI (150 bytes) gave Aravis no frame."""
+    report = daemon.aravis_grab("--frames", "3", "--seconds", "10", "--set", "OffsetX=0",
+                                "--set", f"Width={width}", "--set", f"Height={height}",
+                                "--set", f"PixelFormat={pixel_format}")
+    daemon.run(["arv-tool-0.8", "control", "PixelFormat=Mono8", "Width=4096", "Height=2168",
+                "OffsetX=8"], network_namespace=True)
+    bits = {"Mono8": 8, "Mono10p": 10, "Mono12p": 12}[pixel_format]
+    assert report["payload"] == width * height * bits // 8, report
+    assert (report["completed"], report["failed"]) == (3, 0), report

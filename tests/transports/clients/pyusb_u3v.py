@@ -167,17 +167,20 @@ def genapi_sweep(host: PyusbHost) -> dict:
     node_map.connect(port, "Device")
     started = time.monotonic()
     settings = [f for f in FEATURES if f.kind != "Command" and f.data_port is None]
-    readable = 0
+    readable, unreadable = 0, []
     for feature in settings:
-        for _ in genapi_host.instances(node_map, feature):
+        for instance in genapi_host.instances(node_map, feature):
             node = node_map.get_node(feature.name)
             if genapi.is_readable(node):
                 node.value  # noqa: B018 (a read through the port)
                 readable += 1
+            else:
+                unreadable.append(f"{feature.name}[{instance}]" if instance else feature.name)
     written = genapi_host.sweep(node_map, None, settings)
     node_map.UserSetSelector.value = "Default"   # leave the camera as found
     node_map.UserSetLoad.execute()
-    return {"readable_instances": readable, "written_features": len(written),
+    return {"readable_instances": readable, "unreadable": unreadable,
+            "written_features": len(written),
             "seconds": round(time.monotonic() - started, 2),
             "pending_acks": host.pending_acks}
 
