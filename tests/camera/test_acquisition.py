@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from genapi_host import software_trigger_at
+from observing import output_edges
 from stream_host import program_like_aravis
 
 
@@ -71,7 +72,7 @@ def test_exposure_active_drives_line2_with_exact_timestamps(rig):
     node_map.AcquisitionStart.execute()
     camera.drive_line("Line1", 0.5, level=True)
     camera.advance(0.6)
-    edges = [(e.line, e.level, e.timestamp_ns) for e in camera.lines.edges]
+    edges = [(e.line, e.level, e.timestamp_ns) for e in output_edges(camera)]
     assert edges == [("Line2", True, 500_000_000), ("Line2", False, 501_000_000)]
     assert frame_starts(camera) == 1
     camera.drive_line("Line1", 0.7, level=False)   # falling edge: not a rising trigger
@@ -152,7 +153,7 @@ def test_trigger_width_exposure_lasts_while_the_line_is_active(rig):
     camera.drive_line("Line3", 2.0, level=True)
     camera.drive_line("Line3", 2.0075, level=False)
     camera.advance(2.1)
-    assert [(e.level, e.timestamp_ns) for e in camera.lines.edges if e.line == "Line2"] == [
+    assert [(e.level, e.timestamp_ns) for e in output_edges(camera) if e.line == "Line2"] == [
         (True, 2_000_000_000), (False, 2_007_500_000)]
     assert camera.acquisition.stats.frames_completed == 1
 
@@ -209,7 +210,7 @@ def test_timer_pulses_on_exposure_start(rig):
     node_map.LineSelector.value = "Line2"
     node_map.LineSource.value = "Timer1Active"
     software_trigger_at(camera, host, node_map, 1.0, 1.1)
-    assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
+    assert [(e.level, e.timestamp_ns) for e in output_edges(camera)] == [
         (True, 1_000_100_000), (False, 1_000_400_000)]
 
 
@@ -219,7 +220,7 @@ def test_minimum_output_pulse_width_stretches_short_pulses(rig):
     node_map.LineSelector.value = "Line2"
     node_map.LineMinimumOutputPulseWidth.value = 1000.0
     software_trigger_at(camera, host, node_map, 1.0, 1.1)
-    assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
+    assert [(e.level, e.timestamp_ns) for e in output_edges(camera)] == [
         (True, 1_000_000_000), (False, 1_001_000_000)]
 
 
@@ -236,5 +237,5 @@ def test_frame_trigger_wait_output_shows_when_the_camera_takes_a_trigger(rig):
     node_map.TriggerSoftware.execute()             # busy for one frame period (readout)
     camera.advance(2.1)
     period_ns = round(1e9 / 42.7)
-    assert [(e.level, e.timestamp_ns) for e in camera.lines.edges] == [
+    assert [(e.level, e.timestamp_ns) for e in output_edges(camera)] == [
         (True, 1_000_000_000), (False, 2_000_000_000), (True, 2_000_000_000 + period_ns)]

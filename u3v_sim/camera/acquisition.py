@@ -17,6 +17,7 @@ from u3v_features.acA4096_40um import LINES
 
 from .features import FeatureStore
 from .lines import Lines
+from .observations import AcquisitionChanged, Observation
 from .scheduler import Scheduler, Timer
 from .timing import FrameTiming
 
@@ -38,6 +39,9 @@ class FrameRecord:
     # The sensor is read out row by row: the frame's data leaves the camera at that pace.
     readout_start: float = 0.0
     readout_end: float = 0.0
+    # What started the frame: a FrameStart trigger's source, else the FrameBurstStart
+    # trigger's source while a burst trigger is on, else "FreeRun".
+    trigger_source: str = "FreeRun"
 
 
 @dataclass
@@ -54,10 +58,11 @@ class Acquisition:
                  timing: Callable[[], FrameTiming], timestamp_ns: Callable[[float], int],
                  snapshot: Callable[[], dict],
                  raise_event: Callable[[str, int], None],
-                 on_frame: Callable[[FrameRecord], None]):
+                 on_frame: Callable[[FrameRecord], None],
+                 emit: Callable[[Observation], None]):
         self.store, self.scheduler, self.lines = store, scheduler, lines
         self.timing, self.timestamp_ns, self.snapshot = timing, timestamp_ns, snapshot
-        self.raise_event, self.on_frame = raise_event, on_frame
+        self.raise_event, self.on_frame, self.emit = raise_event, on_frame, emit
         self.stats = AcquisitionStats()
         self.counters = {"Counter1": 0, "Counter2": 0}
         self.next_block_id = 0
@@ -99,10 +104,15 @@ class Acquisition:
 
     # -- start and stop ----------------------------------------------------------------------
 
+    def _set_acquiring(self, acquiring: bool) -> None:
+        if acquiring != self.acquiring:
+            self.acquiring = acquiring
+            self.emit(AcquisitionChanged(self.timestamp_ns(self._now()), acquiring))
+
     def start(self) -> None:
         if self.acquiring:
             return
-        self.acquiring = True
+        self._set_acquiring(True)
         self.frames_this_acquisition = 0
         self.burst_remaining = 0 if self._trigger_on("FrameBurstStart") else None
         self._schedule_free_run()
@@ -110,7 +120,7 @@ class Acquisition:
 
     def stop(self) -> None:
         """Stop accepting triggers; a frame already exposing still completes."""
-        self.acquiring = False
+        self._set_acquiring(False)
         for timer in (self._free_run, self._ready_timer):
             if timer:
                 timer.cancel()
@@ -131,7 +141,7 @@ class Acquisition:
     def _free_run_tick(self) -> None:
         self._free_run = None
         if self.can_start_frame() and self._free_running():
-            self._start_exposure()
+            self._start_exposure(self._burst_source() or "FreeRun")
         self._schedule_free_run()
 
     # -- a simulator that fell behind real time ----------------------------------------------
@@ -204,7 +214,12 @@ class Acquisition:
             self.stats.frame_start_overtriggers += 1
             self.raise_event("FrameStartOvertrigger", self.next_block_id)
             return
-        self._start_exposure()
+        self._start_exposure(self.store.get("TriggerSource", "FrameStart"))
+
+    def _burst_source(self) -> str | None:
+        if self._trigger_on("FrameBurstStart"):
+            return self.store.get("TriggerSource", "FrameBurstStart")
+        return None
 
     def _level_trigger_pending(self) -> None:
         """With LevelHigh/LevelLow the camera keeps triggering while the level is active."""
@@ -218,7 +233,7 @@ class Acquisition:
 
     # -- exposure and readout ----------------------------------------------------------------
 
-    def _start_exposure(self) -> None:
+    def _start_exposure(self, trigger_source: str) -> None:
         now = self._now()
         timing = self.timing()
         width_mode = self.store.get("ExposureMode") == "TriggerWidth"
@@ -228,7 +243,7 @@ class Acquisition:
                              gain_db=self.store.get("Gain", "All"),
                              line_status_all=self.lines.status_all(),
                              counter_value=self.counters["Counter1"],
-                             settings=self.snapshot())
+                             settings=self.snapshot(), trigger_source=trigger_source)
         self.next_block_id += 1
         self.exposing = record
         self.frames_this_acquisition += 1
@@ -241,7 +256,7 @@ class Acquisition:
         if self.burst_remaining:
             self.burst_remaining -= 1
         if self.store.get("AcquisitionMode") == "SingleFrame":
-            self.acquiring = False
+            self._set_acquiring(False)
         self._count("FrameStart")
         self.raise_event("FrameStart", record.block_id)
         self._timer_trigger(("ExposureStart", "FlashWindowStart"))

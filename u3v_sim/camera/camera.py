@@ -29,6 +29,8 @@ from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, m
 from .feature_registers import encode, feature_fields
 from .features import FeatureStore
 from .lines import DriveResult, Lines
+from .observations import (DeviceEvent, FeatureWritten, FrameDropped, Observation,
+                           ObservationQueue, Rebooted, TemperatureChanged)
 from .realtime import RealTimeLimit
 from .registers import RegisterSpace, Region
 from .scheduler import Scheduler
@@ -109,6 +111,11 @@ class Camera:
         self.epoch = now
         self.now = now
         self.latched_timestamp = 0
+        # What the camera did, for a test harness (``next_event``); kept across reboots.
+        self.observations = ObservationQueue()
+        self.emit = self.observations.emit
+        # Who writes features now: "host" (register writes) or "harness" (by name).
+        self._writer = "host"
         self.event_packets: deque[bytes] = deque(maxlen=EVENT_QUEUE_LENGTH)
         self.events_dropped = 0
         self._event_request_id = 0
@@ -129,14 +136,20 @@ class Camera:
         self.stream = StreamInterface(self.payload_size, self.trailer_size)
         self.blocks = BlockBuilder(self.stream, generator, noise)
         self.stream_channel = StreamChannel(self.stream, self.blocks.build,
-                                            self.blocks.payload_size)
+                                            self.blocks.payload_size, self.emit,
+                                            self.timestamp_ns)
         self.space = self._register_space()
 
     def _new_engine(self) -> None:
-        self.lines = Lines(self.scheduler, self.store, self.timestamp_at, self.seed)
+        self.lines = Lines(self.scheduler, self.store, self.timestamp_at, self.emit, self.seed)
         self.acquisition = Acquisition(self.store, self.scheduler, self.lines,
                                        self.frame_timing, self.timestamp_at,
-                                       self.frame_settings, self.raise_event, self._frame_done)
+                                       self.frame_settings, self.raise_event, self._frame_done,
+                                       self.emit)
+
+    def next_event(self) -> Observation | None:
+        """The oldest observation not yet taken (``observations.py``), or None."""
+        return self.observations.next_event()
 
     # -- time --------------------------------------------------------------------------------
 
@@ -166,6 +179,8 @@ class Camera:
         frames = self.acquisition.frames_due_in(lag_s)
         self.acquisition.shift(lag_s)
         self.stream_channel.stats.frames_dropped_daemon_overload += frames
+        if frames:
+            self.emit(FrameDropped(self.timestamp_ns(), None, "daemon_overload", frames))
         return frames
 
     def next_deadline(self) -> float | None:
@@ -224,6 +239,7 @@ class Camera:
         if f.kind == STRING and len(coerced.encode()) > register.length:
             raise FeatureWriteError(f"{shown}: longer than {register.length} bytes (UTF-8)")
         try:
+            self._writer = "harness"
             self.write(register.address, data, now)
         except ProtocolError as refusal:
             why = str(refusal).removeprefix(f"{name}: ")
@@ -231,6 +247,8 @@ class Camera:
             hint = (f"; the range depends on {', '.join(depends)} (settings are written in "
                     f"order)" if depends and "imum" in why else "")
             raise FeatureWriteError(f"{shown}: {why} ({refusal.status.name}){hint}") from None
+        finally:
+            self._writer = "host"
         return self.store.get(name)
 
     def apply_features(self, settings: dict[str, object], now: float) -> None:
@@ -313,6 +331,9 @@ class Camera:
         before = self.temperature_state
         self.thermal.advance(now, self.acquisition.acquiring)
         self.temperature_state = self.thermal.state()
+        if self.temperature_state != before:
+            self.emit(TemperatureChanged(self.timestamp_at(now), self.temperature_state,
+                                         round(self.thermal.temperature("Coreboard"), 2)))
         if self.temperature_state == "Critical" and before == "Ok":
             self.raise_event("CriticalTemperature", 0)
         elif self.temperature_state == "Error" and before != "Error":
@@ -322,14 +343,24 @@ class Camera:
 
     def raise_event(self, name: str, frame_id: int) -> None:
         """An EventSelector event happened now: queue its EVENT_CMD if the host enabled it.
-        Its data is the frame id for the events that carry one (table.EVENTS_WITH_FRAME_ID)."""
-        if self.store.get("EventNotification", name) != "On":
-            return
-        data = struct.pack("<Q", frame_id) if name in table.EVENTS_WITH_FRAME_ID else b""
-        self._queue_event(table.EVENT_IDS[name], self.timestamp_ns(), data)
+        Its data is the frame id for the events that carry one (table.EVENTS_WITH_FRAME_ID).
+        Observed (``next_event``) whether or not it is sent."""
+        with_id = name in table.EVENTS_WITH_FRAME_ID
+        timestamp = self.timestamp_ns()
+        notify = self.store.get("EventNotification", name) == "On"
+        sent = notify and self.channel_enabled
+        self.emit(DeviceEvent(timestamp, name, frame_id if with_id else None, sent))
+        if sent:
+            data = struct.pack("<Q", frame_id) if with_id else b""
+            self._queue_event(table.EVENT_IDS[name], timestamp, data)
+
+    @property
+    def channel_enabled(self) -> bool:
+        """The host enabled the event channel (EIRM EI Control bit 0)."""
+        return bool(self.event_control.value & 1)
 
     def _queue_event(self, event_id: int, timestamp: int, data: bytes) -> None:
-        if not self.event_control.value & 1:
+        if not self.channel_enabled:
             return  # the host has not enabled the event channel
         if len(self.event_packets) == self.event_packets.maxlen:
             self.events_dropped += 1
@@ -340,7 +371,9 @@ class Camera:
     def _write_event_test(self, data: bytes) -> float:
         self.event_test.write(data)
         if self.event_test.value & 1:
-            self._queue_event(ep.TEST_EVENT_ID, self.timestamp_ns(), b"")
+            timestamp = self.timestamp_ns()
+            self.emit(DeviceEvent(timestamp, "Test", None, self.channel_enabled))
+            self._queue_event(ep.TEST_EVENT_ID, timestamp, b"")
             self.event_test.value = 0
         return 0.0
 
@@ -396,6 +429,7 @@ class Camera:
         })
         store.write_hooks.append(self._sync_user_outputs)
         store.write_hooks.append(self._remember_startup_set)
+        store.write_hooks.append(self._observe_write)
         if self.user_sets.startup_set in self.user_sets.sets:
             store.restore(self.user_sets.sets[self.user_sets.startup_set])
         store.values[("UserSetDefault", None)] = self.user_sets.startup_set
@@ -441,7 +475,7 @@ class Camera:
         goes: a host waiting for the ack of a device that left the bus reports a timeout),
         then the camera boots as after power-up and the transport re-enumerates it
         (``reset_listeners``)."""
-        self.power_up(self.scheduler.time)
+        self.power_up(self.scheduler.time, cause="device_reset")
         for listener in self.reset_listeners:
             listener()
         return 0.0
@@ -453,10 +487,12 @@ class Camera:
         self.scheduler.clear()
         self.stream_channel.reset()
 
-    def power_up(self, now: float) -> None:
+    def power_up(self, now: float, cause: str = "power_up") -> None:
         """Boot as after power-on: the startup user set, acquisition stopped, stream and
-        events off, the timestamp counting from zero at ``now``."""
+        events off, the timestamp counting from zero at ``now``. What the outside world drives
+        on the input lines stays; observations not yet taken stay."""
         user_id = self.store.get("DeviceUserID")
+        external = self.lines.external()
         self.acquisition.stop()
         self.scheduler.clear()
         self.latched_timestamp = 0
@@ -469,10 +505,12 @@ class Camera:
         fresh = self._new_store(user_id)
         self.store.values = fresh.values
         self.lines.input_listeners.clear()
-        self._new_engine()
         self.scheduler.time = max(self.scheduler.time, now)
         self.now = max(self.now, now)
         self.epoch = now
+        self._new_engine()
+        self.lines.restore_external(external)
+        self.emit(Rebooted(0, cause))
 
     def _sync_user_outputs(self, name: str, instance: str | None, value: object) -> None:
         s = self.store
@@ -483,6 +521,9 @@ class Camera:
         elif name == "UserOutputValueAll":
             for i, out in enumerate(table.USER_OUTPUTS):
                 s.values[("UserOutputValue", out)] = bool(value >> i & 1)
+
+    def _observe_write(self, name: str, instance: str | None, value: object) -> None:
+        self.emit(FeatureWritten(self.timestamp_ns(), name, instance, value, self._writer))
 
     def _remember_startup_set(self, name: str, instance: str | None, value: object) -> None:
         if name == "UserSetDefault":

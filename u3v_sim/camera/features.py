@@ -118,6 +118,8 @@ class FeatureStore:
                 return 0.0
             if value != 1:
                 raise ProtocolError(Status.INVALID_PARAMETER, f"{name}: write 1 to execute")
+            for hook in self.write_hooks:   # (before its effect: a reset reboots the camera)
+                hook(name, instance, 1)
             busy = self.actions[name](instance) if name in self.actions else 0.0
             self.settle()
             return busy

@@ -5,26 +5,29 @@ voltage maps through the datasheet's thresholds, and a voltage between the thres
 undefined, modelled as a line that chatters at random until it leaves that band. Inputs pass
 the debouncer (a new level must stay stable for LineDebouncerTime) and the inverter. Outputs
 follow their LineSource through the inverter, never change faster than
-LineMinimumOutputPulseWidth, and every output edge is logged with its device timestamp.
+LineMinimumOutputPulseWidth. Every edge (outputs as driven, inputs as the camera sees them)
+is an observation with its device timestamp.
+
+What the outside world drives stays when the camera reboots (DeviceReset, power-up): a line
+held high from outside reads high after the reset (``external`` / ``restore_external``).
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
 from u3v_features.acA4096_40um import GPIO_LINES, LINES, OPTO_LINES, USER_OUTPUTS
 
 from .features import FeatureStore
+from .observations import LineEdge, Observation
 from .scheduler import Scheduler, Timer
 
 OUTPUT_ONLY = ("Line2",)
 INPUT_ONLY = ("Line1",)
 # Chatter of an input held at an undefined voltage: random toggles this far apart (seconds).
 CHATTER_INTERVAL_S = (20e-6, 200e-6)
-EDGE_LOG_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,11 @@ class LineError(ValueError):
 
 
 @dataclass(frozen=True)
-class LineEdge:
-    line: str
-    level: bool
-    timestamp_ns: int
+class ExternalDrive:
+    """What the outside world applies to the inputs: a logic level per line (None: an
+    undefined voltage, the line chatters) and the inputs an overvoltage damaged."""
+    levels: dict[str, bool | None]
+    damaged: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,10 @@ class DriveResult:
 
 class Lines:
     def __init__(self, scheduler: Scheduler, store: FeatureStore,
-                 timestamp_ns: Callable[[float], int], seed: int = 0):
+                 timestamp_ns: Callable[[float], int], emit: Callable[[Observation], None],
+                 seed: int = 0):
         self.scheduler = scheduler
+        self.emit = emit
         self.store = store
         self.timestamp_ns = timestamp_ns
         self.rng = random.Random(seed)
@@ -71,9 +77,7 @@ class Lines:
         self.last_output_change = dict.fromkeys(LINES, float("-inf"))
         self.damaged: set[str] = set()
         self.signals: dict[str, bool] = {}               # engine signals feeding LineSource
-        self.edges: deque[LineEdge] = deque(maxlen=EDGE_LOG_LENGTH)
         self.input_listeners: list[Callable[[str, bool], None]] = []
-        self.edge_listeners: list[Callable[[LineEdge], None]] = []
         self._debounce: dict[str, Timer] = {}
         self._chatter: dict[str, Timer] = {}
         self._pulse_hold: dict[str, Timer] = {}
@@ -94,6 +98,24 @@ class Lines:
 
     def overloaded(self, line: str) -> bool:
         return line in GPIO_LINES and line in self.damaged
+
+    # -- what the outside world drives ------------------------------------------------------
+
+    def external(self) -> ExternalDrive:
+        return ExternalDrive({line: None if line in self._chatter else self.raw[line]
+                              for line in LINES}, frozenset(self.damaged))
+
+    def restore_external(self, drive: ExternalDrive) -> None:
+        """At boot: the inputs are at the levels applied from outside (no edge: they were
+        there before the camera looked)."""
+        self.damaged = set(drive.damaged)
+        for line, logic in drive.levels.items():
+            if logic is None:   # chattering on: its next toggle as if it had gone on
+                self._chatter[line] = self.scheduler.after(
+                    self.rng.uniform(*CHATTER_INTERVAL_S),
+                    lambda held=line: self._chatter_step(held))
+            else:
+                self.raw[line] = self.debounced[line] = logic
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -167,6 +189,7 @@ class Lines:
         self._debounce.pop(line, None)
         self.debounced[line] = logic
         level = self.status(line)
+        self.emit(LineEdge(self.timestamp_ns(self.scheduler.time), line, level, output=False))
         for listener in self.input_listeners:
             listener(line, level)
 
@@ -204,7 +227,4 @@ class Lines:
     def _set_output(self, line: str, level: bool) -> None:
         self.output_level[line] = level
         self.last_output_change[line] = self.scheduler.time
-        edge = LineEdge(line, level, self.timestamp_ns(self.scheduler.time))
-        self.edges.append(edge)
-        for listener in self.edge_listeners:
-            listener(edge)
+        self.emit(LineEdge(self.timestamp_ns(self.scheduler.time), line, level))

@@ -24,6 +24,7 @@ from typing import Callable
 
 from ..protocol import stream as sp
 from .acquisition import FrameRecord
+from .observations import FrameDropped, FrameSent, Observation
 from .stream_interface import StreamInterface
 
 MAX_PACKET_SIZE = 1024
@@ -114,9 +115,13 @@ class StreamChannel:
     def __init__(self, interface: StreamInterface,
                  build_block: Callable[[FrameRecord], Block],
                  payload_bytes: Callable[[FrameRecord], int],
+                 emit: Callable[[Observation], None] = lambda observation: None,
+                 clock_ns: Callable[[], int] = lambda: 0,
                  buffer_bytes: int = DEVICE_BUFFER_BYTES,
                  buffer_frames: int = DEVICE_BUFFER_FRAMES):
         self.interface = interface
+        # Observations of frames sent and lost, stamped with the device clock (ns).
+        self.emit, self.clock_ns = emit, clock_ns
         self.build_block = build_block
         self.payload_bytes = payload_bytes
         self.buffer_bytes = buffer_bytes
@@ -146,17 +151,22 @@ class StreamChannel:
         """A frame finished exposure; False if it was dropped (counted by cause)."""
         if not self.interface.enabled:
             self.stats.frames_dropped_not_streaming += 1
+            self._dropped(record, "not_streaming")
             return False
         size = self.payload_bytes(record)
         if (self._held_frames >= self.buffer_frames
                 or self._held_bytes + size > self.buffer_bytes):
             self.stats.frames_dropped_buffer_full += 1
+            self._dropped(record, "buffer_full")
             return False
         self.queue.append(record)
         self._held_frames += 1
         self._held_bytes += size
         self.stats.frames_queued += 1
         return True
+
+    def _dropped(self, record: FrameRecord, cause: str) -> None:
+        self.emit(FrameDropped(self.clock_ns(), record.block_id, cause))
 
     def _release(self, record: FrameRecord) -> None:
         """A frame left the buffer (sent, or lost)."""
@@ -182,6 +192,7 @@ class StreamChannel:
         self.preparing = None
         if block is None:
             self.stats.frames_aborted += 1
+            self._dropped(record, "aborted")
             self._release(record)
         else:
             self.prepared = block
@@ -207,6 +218,7 @@ class StreamChannel:
                     self.current = self.build_block(record)
                 except Exception:
                     self.stats.frames_aborted += 1
+                    self._dropped(record, "aborted")
                     self._release(record)
                     raise
             else:
@@ -236,15 +248,21 @@ class StreamChannel:
             block.index += 1
             block.offset = 0
             if block.index == len(block.transfers):
+                record = block.record
                 self.stats.frames_sent += 1
-                self.lateness.append(now - block.record.readout_end)
-                self._release(block.record)
+                self.emit(FrameSent(self.clock_ns(), record.block_id, record.timestamp_ns,
+                                    self.payload_bytes(record), record.trigger_source))
+                self.lateness.append(now - record.readout_end)
+                self._release(record)
                 self.current = None
 
     def reset(self) -> None:
         """Clear-halt on the stream endpoint, or the stream disabled: drop what is pending."""
-        held = (self.current, self.prepared, self.preparing)
-        self.stats.frames_aborted += len(self.queue) + sum(x is not None for x in held)
+        held = [self.preparing, *(b.record for b in (self.current, self.prepared) if b)]
+        lost = [r for r in held if r is not None] + list(self.queue)
+        self.stats.frames_aborted += len(lost)
+        for record in sorted(lost, key=lambda r: r.block_id):
+            self._dropped(record, "aborted")
         self.queue.clear()
         self.current = self.prepared = self.preparing = None
         self._held_frames = self._held_bytes = 0
