@@ -20,7 +20,7 @@ import gi
 gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
-from u3v_sim.transports.umockdev import PRELOAD_LIBRARY  # noqa: E402
+from u3v_sim.transports import PRELOAD_LIBRARY  # noqa: E402
 from u3v_sim.transports.usbfs import GET_SPEED  # noqa: E402
 
 CLIENT = """

@@ -302,7 +302,8 @@ def test_control_socket_serves_only_its_user(daemon):
         refused_before = request(sock, b'{"command": "status"}\n')["control"]["refused_peer"]
         for message in (b'{"command": "status"}\n', b'{"command": "unplug"}\n'):
             reply = as_other_user(sock, message)
-            assert reply == {"error": "permission denied: the daemon serves only its own user"}
+            assert reply == {"code": "refused",
+                             "error": "permission denied: the daemon serves only its own user"}
         status = request(sock, b'{"command": "status"}\n')
         assert status["control"]["refused_peer"] == refused_before + 2
         assert status["cameras"][0]["plugged"]
@@ -319,7 +320,7 @@ def test_bad_requests_get_one_clear_error(daemon):
     assert "must be a JSON object" in request(sock, b"[1, 2]\n")["error"]
     assert request(sock, b'{"command": "fly"}\n')["error"].startswith("unknown command 'fly' (commands: ")
     assert request(sock, b'{"command": "unplug", "serial": "1"}\n') == {
-        "error": "no camera with serial 1"}
+        "code": "no_such_camera", "error": "no camera with serial 1"}
 
 
 def test_idle_connections_are_bounded_and_timed_out(daemon):

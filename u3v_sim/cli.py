@@ -111,7 +111,7 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
     import os
 
     from . import config as cfg
-    from .transports.umockdev import PRELOAD_LIBRARY
+    from .transports import PRELOAD_LIBRARY
     if os.environ.get("U3V_SIM_DAEMON") != "1":
         # Re-run with the environment the daemon needs: the umockdev preload (the testbed can
         # send uevents, for hot-plug, only from a preloaded process), no testbed of a previous
@@ -137,10 +137,6 @@ def serve(config_path: Path | None, serials: tuple[str, ...], stress: bool,
         raise click.ClickException(str(error)) from None
 
 
-NO_DAEMON = "no u3v-sim daemon runs (start one: u3v-sim serve)"
-REQUEST_TIMEOUT_S = 60.0
-
-
 def runtime_info() -> dict | None:
     """The running daemon's checked daemon.json (runtime.read_info), or None."""
     from . import runtime
@@ -151,42 +147,27 @@ def runtime_info() -> dict | None:
 
 
 def _running_info() -> dict:
+    from .harness.client import NO_DAEMON
     info = runtime_info()
     if info is None:
         raise click.ClickException(NO_DAEMON)
     return info
 
 
-def _request(request: dict) -> dict:
-    import json
-    import socket
-
-    from . import runtime
+def _harness(serial: str | None = None):
+    """The harness client of the running daemon (whose daemon.json passed the checks)."""
+    from .harness import Harness
     _running_info()
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.settimeout(REQUEST_TIMEOUT_S)
-        try:
-            sock.connect(str(runtime.socket_path()))
-            try:
-                sock.sendall(json.dumps(request).encode() + b"\n")
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # answered without reading (busy, refused): the reply says why
-            line = sock.makefile("rb").readline()
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise click.ClickException(NO_DAEMON) from None
-        except TimeoutError:
-            raise click.ClickException(f"the daemon did not answer within "
-                                       f"{REQUEST_TIMEOUT_S:g} s") from None
-        except OSError as error:
-            raise click.ClickException(f"control socket: {error}") from None
+    return Harness(serial=serial)
+
+
+def _call(method, *args, **kwargs):
+    """A harness call; its refusal as one line on stderr and exit status 1."""
+    from .harness import HarnessError
     try:
-        reply = json.loads(line)
-    except ValueError:
-        raise click.ClickException("the daemon closed the connection without an answer "
-                                   "(it may be stopping)") from None
-    if "error" in reply:
-        raise click.ClickException(reply["error"])
-    return reply
+        return method(*args, **kwargs)
+    except HarnessError as error:
+        raise click.ClickException(error.message) from None
 
 
 @main.command()
@@ -207,7 +188,7 @@ def env() -> None:
                    "counters, trailer lateness).")
 def status(as_json: bool) -> None:
     """Cameras, clients, frame rate, throughput and dropped frames of the running daemon."""
-    reply = _request({"command": "status"})
+    reply = _call(_harness().status)
     if as_json:
         import json
         click.echo(json.dumps(reply, indent=2))
@@ -224,7 +205,8 @@ def status(as_json: bool) -> None:
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def plug(action: str, serial: str | None) -> None:
     """Unplug or replug a camera (with uevents, as on a real bus)."""
-    _request({"command": action, "serial": serial})
+    harness = _harness(serial)
+    _call(harness.unplug if action == "unplug" else harness.replug)
 
 
 @main.command()
@@ -234,23 +216,193 @@ def plug(action: str, serial: str | None) -> None:
 def line(line: str, value: str, serial: str | None) -> None:
     """Drive an input line: a level (0/1/high/low) or a voltage (e.g. 3.3V)."""
     import math
-    request = {"command": "line", "serial": serial, "line": line}
+    level = voltage = None
     wrong = click.BadParameter(f"{value!r}: a level (0/1/high/low) or a voltage such as 3.3V",
                                param_hint="VALUE")
     if value.upper().endswith("V"):
         try:
-            request["voltage"] = float(value[:-1])
+            voltage = float(value[:-1])
         except ValueError:
             raise wrong from None
-        if not math.isfinite(request["voltage"]):
+        if not math.isfinite(voltage):
             raise wrong
     elif value.lower() in ("1", "high", "on", "0", "low", "off"):
-        request["level"] = value.lower() in ("1", "high", "on")
+        level = value.lower() in ("1", "high", "on")
     else:
         raise wrong
-    reply = _request(request)
+    reply = _call(_harness(serial).drive_line, line, level=level, voltage=voltage)
     if reply.get("warning"):
         click.echo(f"warning: {reply['warning']}", err=True)
+
+
+@main.command()
+@click.argument("line")
+@click.option("--width-us", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="How long each pulse lasts (µs).")
+@click.option("--period-us", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="From one pulse's start to the next one's (µs).")
+@click.option("--count", type=click.IntRange(1, 10_000_000), default=1, show_default=True)
+@click.option("--delay-us", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="From now to the first pulse (µs).")
+@click.option("--low", is_flag=True, help="Low pulses on a line resting high.")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def pulse(line: str, width_us: float, period_us: float, count: int, delay_us: float, low: bool,
+          serial: str | None) -> None:
+    """Drive a pulse train on an input LINE, each edge placed on the camera's clock; prints
+    the device times (ns) of the first and last edge."""
+    reply = _call(_harness(serial).pulse, line, width_us=width_us, period_us=period_us,
+                  count=count, delay_us=delay_us, level=not low)
+    click.echo(f"{reply['first_edge_ns']} {reply['last_edge_ns']}")
+
+
+@main.group()
+def feature() -> None:
+    """Read or write a feature by name, as the host would (checked as a GenCP write)."""
+
+
+@feature.command("get")
+@click.argument("name")
+@click.option("--selector", help="The selector entry to read (e.g. Line1 for LineStatus).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def feature_get(name: str, selector: str | None, serial: str | None) -> None:
+    """Print feature NAME's value."""
+    click.echo(_format(_call(_harness(serial).get, name, selector)))
+
+
+@feature.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--selector", help="The selector entry to write (e.g. Line3 for LineMode).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def feature_set(name: str, value: str, selector: str | None, serial: str | None) -> None:
+    """Write VALUE (as text: the camera reads it by the feature's type) to feature NAME; a
+    refused write exits 1 with the reason and the GenCP status. Prints the value held."""
+    click.echo(_format(_call(_harness(serial).set, name, value, selector)))
+
+
+def _format(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--selector", help="The selector entry (e.g. FrameStart for TriggerSoftware).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def execute(name: str, selector: str | None, serial: str | None) -> None:
+    """Execute command feature NAME, as the host would."""
+    _call(_harness(serial).execute, name, selector)
+
+
+@main.command()
+@click.option("--selector", default="FrameStart", show_default=True,
+              help="The trigger (TriggerSelector entry).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def trigger(selector: str, serial: str | None) -> None:
+    """A software trigger (TriggerSoftware; the camera takes it in TriggerSource Software)."""
+    _call(_harness(serial).trigger, selector)
+
+
+@main.command()
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def reset(serial: str | None) -> None:
+    """DeviceReset: the camera reboots and re-enumerates, as after the host's command."""
+    _call(_harness(serial).reset)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def image(path: Path | None, serial: str | None) -> None:
+    """Show the camera PATH (an image file or a folder of them) from its next frame on;
+    without PATH, the synthetic scene again."""
+    click.echo(_call(_harness(serial).image, path)["source"])
+
+
+@main.group()
+def fault() -> None:
+    """Inject, list and clear faults (as the camera or its cable would show them)."""
+
+
+def _param(ctx, param, values) -> dict:
+    out = {}
+    for text in values:
+        name, sep, value = text.partition("=")
+        try:
+            out[name] = float(value) if sep else None
+        except ValueError:
+            out[name] = None
+        if out[name] is None:
+            raise click.BadParameter(f"{text!r}: give NAME=NUMBER", ctx, param)
+    return out
+
+
+@fault.command("add")
+@click.argument("kind")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Fire on every N-th opportunity (frame or command).")
+@click.option("--probability", type=click.FloatRange(0, 1, min_open=True), default=1.0,
+              show_default=True, help="Fire with this probability (seeded: reproducible).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Fire at most this many times.")
+@click.option("--until-cleared", is_flag=True, help="No count: fire until cleared.")
+@click.option("--start-ns", type=click.IntRange(min=0), default=0, help="Device-time window.")
+@click.option("--end-ns", type=click.IntRange(min=0), default=None)
+@click.option("--param", "params", multiple=True, callback=_param, metavar="NAME=NUMBER",
+              help="A parameter of the kind (e.g. fraction=0.5, delay_ms=200).")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def fault_add(kind: str, every: int, probability: float, seed: int, count: int,
+              until_cleared: bool, start_ns: int, end_ns: int | None, params: dict,
+              serial: str | None) -> None:
+    """Inject a fault of KIND (see `u3v-sim fault kinds`); prints its id."""
+    click.echo(_call(_harness(serial).fault, kind, every=every, probability=probability,
+                     seed=seed, start_ns=start_ns, end_ns=end_ns,
+                     count=None if until_cleared else count, **params))
+
+
+@fault.command("list")
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def fault_list(serial: str | None) -> None:
+    """The active faults, as JSON lines (how often each had its chance and fired)."""
+    import json
+    for active in _call(_harness(serial).faults):
+        click.echo(json.dumps(active))
+
+
+@fault.command("clear")
+@click.argument("fault_id", type=click.IntRange(min=1), required=False)
+@click.option("--serial", callback=_serial, help="Which camera (default: the first).")
+def fault_clear(fault_id: int | None, serial: str | None) -> None:
+    """Clear fault FAULT_ID, or every fault."""
+    click.echo(_call(_harness(serial).clear_faults, fault_id))
+
+
+@fault.command("kinds")
+def fault_kinds() -> None:
+    """What each kind of fault does and its parameters (with defaults)."""
+    from .faults import KINDS
+    for name, kind in KINDS.items():
+        params = ", ".join(f"{p}={v:g}" for p, v in kind.params.items())
+        click.echo(f"{name:18} [{kind.where}] {kind.does}" + (f" ({params})" if params else ""))
+
+
+@main.command()
+@click.option("--serial", callback=_serial, help="Only this camera's (default: all).")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many.")
+def events(serial: str | None, count: int | None) -> None:
+    """Follow the observation stream: one JSON line per observation (line edges, device
+    events, acquisition, frames sent and lost, feature writes, temperature, plug)."""
+    import json
+    from .harness import HarnessError
+    try:
+        for n, observation in enumerate(_harness(serial).subscribe(), 1):
+            click.echo(json.dumps(observation))
+            if count is not None and n >= count:
+                return
+    except HarnessError as error:
+        raise click.ClickException(error.message) from None
+    except KeyboardInterrupt:
+        return
 
 
 @main.command()
@@ -259,9 +411,7 @@ def line(line: str, value: str, serial: str | None) -> None:
 def temperature(ambient_offset: float, serial: str | None) -> None:
     """Warm (or cool) the camera's surroundings by AMBIENT_OFFSET °C; prints the camera's
     TemperatureState (Critical from 72 °C, Error from 80 °C)."""
-    reply = _request({"command": "temperature", "serial": serial,
-                      "ambient_offset": ambient_offset})
-    click.echo(reply["temperature_state"])
+    click.echo(_call(_harness(serial).temperature, ambient_offset))
 
 
 @main.command()
@@ -271,13 +421,7 @@ def snapshot(output: Path, serial: str | None) -> None:
     """Save a PNG of what the camera sees with its current settings.
 
     The daemon sends the PNG; this process writes it, with the caller's rights."""
-    import base64
-    import binascii
-    reply = _request({"command": "snapshot", "serial": serial})
-    try:
-        data = base64.b64decode(reply["png"], validate=True)
-    except (KeyError, TypeError, binascii.Error):
-        raise click.ClickException("the daemon's snapshot reply holds no PNG") from None
+    data = _call(_harness(serial).snapshot)
     try:
         output.write_bytes(data)
     except OSError as error:

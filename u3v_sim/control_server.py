@@ -1,5 +1,6 @@
 """The daemon's control socket: one JSON request line in, one JSON reply line out, then the
-connection closes.
+connection closes; or, for a subscription, the reply and then one JSON line per observation
+until either side closes.
 
 Bounded whatever a local process does with it:
 
@@ -10,7 +11,8 @@ Bounded whatever a local process does with it:
   and is closed at once, so idle connections cannot use up the daemon's file descriptors
   (which umockdev needs too: its accept failing is fatal);
 - the request line must arrive within ``request_timeout_s`` and be at most
-  ``max_request_bytes`` long; the reply must be taken within ``reply_timeout_s``;
+  ``max_request_bytes`` long; the reply (each line of a subscription) must be taken within
+  ``reply_timeout_s``;
 - a client that goes away early costs a debug line, not an error with a traceback.
 """
 
@@ -22,6 +24,7 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import AsyncIterator
 from typing import Awaitable, Callable
 
 __all__ = ["ControlServer", "peer_credentials"]
@@ -38,13 +41,16 @@ def peer_credentials(sock) -> tuple[int, int, int]:
 
 
 class ControlServer:
-    """Serves ``dispatch(request: dict) -> reply: dict`` on a listening AF_UNIX socket.
+    """Serves ``dispatch(request: dict) -> reply`` on a listening AF_UNIX socket; a reply is
+    a dict, or an async iterator of dicts (a subscription: each one a line, as it comes).
 
-    ``dispatch`` may raise: the client gets ``{"error": str(error)}``. ``stats`` counts the
+    Every reply carries a ``code`` (harness/results.py); one the socket itself gives (busy,
+    another user, not a JSON object) has ``error`` saying why. ``dispatch`` may raise: the
+    client gets ``{"code": "internal_error", "error": str(error)}``. ``stats`` counts the
     connections served, refused (other user), turned away (busy), timed out, too long and
     closed early."""
 
-    def __init__(self, dispatch: Callable[[dict], Awaitable[dict]], *,
+    def __init__(self, dispatch: Callable[[dict], Awaitable[dict | AsyncIterator[dict]]], *,
                  max_connections: int = 64, request_timeout_s: float = 5.0,
                  reply_timeout_s: float = 30.0, max_request_bytes: int = 64 * 1024):
         self.dispatch = dispatch
@@ -73,10 +79,10 @@ class ControlServer:
         self.active += 1
         try:
             reply = await self._serve(reader, writer)
-            if reply is not None:
-                writer.write(json.dumps(reply).encode() + b"\n")
-                async with asyncio.timeout(self.reply_timeout_s):
-                    await writer.drain()
+            if isinstance(reply, AsyncIterator):
+                await self._stream(reply, reader, writer)
+            elif reply is not None:
+                await self._send(writer, reply)
         except TimeoutError:
             self.stats["timed_out"] += 1
             log.debug("control client did not take its reply in %.0f s", self.reply_timeout_s)
@@ -94,12 +100,38 @@ class ControlServer:
             self.active -= 1
             writer.close()
 
+    async def _send(self, writer: asyncio.StreamWriter, reply: dict) -> None:
+        writer.write(json.dumps(reply).encode() + b"\n")
+        async with asyncio.timeout(self.reply_timeout_s):
+            await writer.drain()
+
+    async def _stream(self, items: AsyncIterator[dict], reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        """Send each item as it comes until the client closes (or sends anything more)."""
+        left = asyncio.ensure_future(reader.read(1))
+        try:
+            while True:
+                item = asyncio.ensure_future(anext(items))
+                done, _ = await asyncio.wait({item, left},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if left in done:
+                    item.cancel()
+                    return
+                try:
+                    await self._send(writer, item.result())
+                except StopAsyncIteration:
+                    return
+        finally:
+            left.cancel()
+            await items.aclose()
+
     async def _serve(self, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> dict | None:
+                     writer: asyncio.StreamWriter) -> dict | AsyncIterator[dict] | None:
         """The reply for this connection, or None to close without one."""
         if self.active > self.max_connections:
             self.stats["busy"] += 1
-            return {"error": f"busy: {self.max_connections} control connections are open"}
+            return {"code": "busy",
+                    "error": f"busy: {self.max_connections} control connections are open"}
         pid, uid, _ = peer_credentials(writer.get_extra_info("socket"))
         if uid not in self.allowed_uids:
             self.stats["refused_peer"] += 1
@@ -107,31 +139,36 @@ class ControlServer:
                 self._warned_uids.add(uid)
                 log.warning("control socket: refused process %d of uid %d (only uid %d and "
                             "root are served)", pid, uid, os.geteuid())
-            return {"error": "permission denied: the daemon serves only its own user"}
+            return {"code": "refused",
+                    "error": "permission denied: the daemon serves only its own user"}
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 line = await reader.readline()
         except TimeoutError:
             self.stats["timed_out"] += 1
-            return {"error": f"no request line within {self.request_timeout_s:g} s"}
+            return {"code": "invalid_argument",
+                    "error": f"no request line within {self.request_timeout_s:g} s"}
         except ValueError:  # the StreamReader's limit: no newline within max_request_bytes
             self.stats["too_long"] += 1
-            return {"error": f"request line longer than {self.max_request_bytes} bytes"}
+            return {"code": "invalid_argument",
+                    "error": f"request line longer than {self.max_request_bytes} bytes"}
         if not line.endswith(b"\n"):  # closed before a whole line
             self.stats["closed_early"] += 1
             return None
         try:
             request = json.loads(line)
         except ValueError as error:
-            return {"error": f"request is not JSON: {error}"}
+            return {"code": "invalid_argument", "error": f"request is not JSON: {error}"}
         except RecursionError:  # e.g. 5,000 nested "[": no request nests that deep
-            return {"error": "request is not JSON the daemon takes: nested too deeply"}
+            return {"code": "invalid_argument",
+                    "error": "request is not JSON the daemon takes: nested too deeply"}
         if not isinstance(request, dict):
-            return {"error": "request must be a JSON object such as {\"command\": \"status\"}"}
+            return {"code": "invalid_argument",
+                    "error": "request must be a JSON object such as {\"command\": \"status\"}"}
         self.stats["served"] += 1
         try:
             return await self.dispatch(request)
         except Exception as error:  # a bad request gets a clear answer; the daemon goes on
             log.debug("control request refused: %s", error)
             message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            return {"error": str(message)}
+            return {"code": "internal_error", "error": str(message)}

@@ -9,7 +9,6 @@ for a frame to be generated. A small control socket answers ``u3v-sim status`` a
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import resource
@@ -23,16 +22,20 @@ from dataclasses import dataclass, field
 
 from . import runtime
 from .camera.camera import Camera, FeatureWriteError
-from .camera.lines import LineError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
+from .camera.observations import PlugChanged
 from .config import CameraConfig, ConfigError, DaemonConfig
-from .control_requests import ControlError, Line, Plug, Snapshot, Status, Temperature
-from .control_requests import parse as parse_request
 from .control_server import ControlServer
+from .dispatch import Dispatcher
+from .faults import DEVICE
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
-from .transports.umockdev import PRELOAD_LIBRARY, UmockdevDevice, UmockdevTestbed
+from .harness import commands
+from .harness.results import CommandError, Result
+from .observers import Observers
+from .transports import PRELOAD_LIBRARY
+from .transports.umockdev import UmockdevDevice, UmockdevTestbed
 from .usb.descriptors import make_identity
 from .usb.device import U3VUsbDevice
 
@@ -53,9 +56,6 @@ BEHIND_YIELD_S = 0.001
 # ... once it is this far behind: a frame start a few milliseconds late (the render thread
 # held the GIL) is caught up at once, not made later still.
 BEHIND_YIELD_AFTER_S = 0.010
-# Snapshots waiting or rendering at once (all cameras); more are answered "busy". One
-# full-resolution PNG takes a few hundred milliseconds.
-MAX_SNAPSHOTS = 4
 
 
 @dataclass
@@ -115,10 +115,12 @@ class CameraService:
                 "fps": round(self.rates.fps, 2), "mb_per_s": round(self.rates.mb_per_s, 1),
                 "frames_started": a.frames_started, "frames_sent": s.frames_sent,
                 "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming
-                + s.frames_dropped_daemon_overload,
+                + s.frames_dropped_daemon_overload + s.frames_dropped_fault,
                 "dropped_buffer_full": s.frames_dropped_buffer_full,
                 "dropped_not_streaming": s.frames_dropped_not_streaming,
                 "dropped_daemon_overload": s.frames_dropped_daemon_overload,
+                "dropped_fault": s.frames_dropped_fault,
+                "faults": self.camera.faults.listed(),
                 "buffered_frames": self.camera.stream_channel.buffered_frames,
                 "behind_real_time": self.lateness.behind,
                 "behind_ms": round(self.lateness.window_worst_s * 1e3, 1),
@@ -130,6 +132,14 @@ class CameraService:
                 "usbfs_memory": vars(self.port.testbed.memory).copy(),
                 "trailer_lateness_ms": _percentiles(self.camera.stream_channel.lateness),
             }
+
+
+def _drain(camera: Camera) -> list:
+    """The camera's observations not yet taken (call under its lock)."""
+    taken = []
+    while (observation := camera.next_event()) is not None:
+        taken.append(observation)
+    return taken
 
 
 def _percentiles(samples) -> dict:
@@ -153,7 +163,8 @@ class Daemon:
         # stream needs that worker every frame period.
         self.snapshot_renderer = ThreadPoolExecutor(max_workers=1,
                                                     thread_name_prefix="snapshot")
-        self.snapshots = 0  # asked for and not yet answered
+        self.observers = Observers()
+        self.dispatcher = Dispatcher(self)
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -193,9 +204,9 @@ class Daemon:
     def _prepare_frames(self, service: CameraService) -> None:
         """Build the frame generator's prebuilt data for the current settings in the render
         worker, so the first frames of an acquisition are not late (any thread)."""
-        self.loop.call_soon_threadsafe(self._prepare, service)
+        self.loop.call_soon_threadsafe(self.prepare, service)
 
-    def _prepare(self, service: CameraService) -> asyncio.Future:
+    def prepare(self, service: CameraService) -> asyncio.Future:
         with service.lock:
             settings = service.camera.frame_settings()
         return self.loop.run_in_executor(service.renderer, service.camera.blocks.prepare,
@@ -212,7 +223,8 @@ class Daemon:
             pending), or a frame waits to be rendered ahead."""
             due = service.usb.next_deadline()
             if (due is not None and due < service.loop_deadline) \
-                    or service.camera.stream_channel.needs_preparation():
+                    or service.camera.stream_channel.needs_preparation() \
+                    or len(service.camera.observations):  # (to the subscribers, at once)
                 loop.call_soon_threadsafe(service.wake.set)
 
         return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, service.hub_port, devnum,
@@ -228,6 +240,8 @@ class Daemon:
         service.port.unplug()
         with service.lock:
             service.camera.power_off(self.clock())
+            service.camera.emit(PlugChanged(service.camera.timestamp_ns(), False))
+        service.wake.set()
         if service.port.open_clients:
             service.old_ports.append(service.port)
 
@@ -236,13 +250,23 @@ class Daemon:
         device number."""
         self.unplug(service)
         with service.lock:
-            service.camera.power_up(self.clock())
+            service.camera.emit(PlugChanged(0, True))
+            service.camera.power_up(self.clock(), cause="replug")
             service.loop_deadline = float("-inf")  # the loop must look at the new state
         service.port = self._new_port(service)
         service.port.plug()
         service.wake.set()
-        self._prepare(service)
+        self.prepare(service)
         log.info("camera %s re-enumerated at %s", service.config.serial, service.port.devnode)
+
+    def _cable_drop(self, service: CameraService, replug_s: float) -> None:
+        """A surprise disconnect (an injected fault): unplugged now, back after ``replug_s``
+        (0: until replugged)."""
+        log.info("camera %s: injected disconnect (back in %.3f s)", service.config.serial,
+                 replug_s)
+        self.unplug(service)
+        if replug_s > 0:
+            self.loop.call_later(replug_s, self.replug, service)
 
     async def _let_clients_go(self) -> None:
         """After the unplug at shut-down, give clients a moment to reap their URBs (completed
@@ -281,6 +305,13 @@ class Daemon:
                 if not service.rendering:
                     record = service.camera.stream_channel.take_for_preparation()
                     service.rendering = record is not None
+                observed = _drain(service.camera)
+                # A cable fault (faults.py "disconnect") fires at the loop's wake-ups.
+                cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())
+            if observed:
+                self.observers.publish(service.config.serial, observed)
+            for fault in cable:
+                self._cable_drop(service, fault.param("replug_ms") / 1e3)
             if record is not None:
                 self.loop.run_in_executor(service.renderer, self._render, service, record)
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
@@ -324,80 +355,27 @@ class Daemon:
                 if said:
                     log.log(said[0], "camera %s %s", service.config.serial, said[1])
 
-    async def handle_control(self, request: dict) -> dict:
-        """One control-socket request (a JSON object) to its reply. Raises ControlError (one
-        line) for a request that is not exactly one command (``control_requests``), names no
-        camera, or asks an unplugged camera for what only a powered one does; the control
-        server answers ``{"error": ...}``."""
-        command = parse_request(request)
-        if isinstance(command, Snapshot):
-            return await self._snapshot(self._powered(self._service(command.serial)))
-        return self.control(command)
+    async def handle_control(self, request: dict):
+        """One control-socket request (a JSON object): its JSON result, or for ``subscribe``
+        an async iterator of JSON lines (the reply, then every observation)."""
+        if request.get("command") == "subscribe":
+            try:
+                command = commands.parse(request)
+                if command.serial is not None:
+                    self.dispatcher.service(command.serial)
+            except CommandError as error:
+                return Result.of(error).to_json()
+            return self._subscription(command.serial)
+        return await self.dispatcher.dispatch_request(request)
 
-    def _service(self, serial: str | None) -> CameraService:
-        for service in self.services:
-            if serial in (None, service.config.serial):
-                return service
-        raise ControlError(f"no camera with serial {serial}")
-
-    def _powered(self, service: CameraService) -> CameraService:
-        if service.port.syspath is None:
-            raise ControlError(f"camera {service.config.serial} is unplugged (unpowered: it "
-                               f"takes its power from the USB port); replug it first")
-        return service
-
-    def control(self, command: Status | Plug | Line | Temperature | dict) -> dict:
-        """A command other than snapshot (or a request object, parsed first) to its reply."""
-        if isinstance(command, dict):
-            command = parse_request(command)
-        if isinstance(command, Status):
-            return {"pid": os.getpid(), "cameras": [s.status() for s in self.services],
-                    "control": dict(self.control_server.stats) if self.control_server else {}}
-        service = self._service(command.serial)
-        if isinstance(command, Plug):
-            (self.unplug if command.command == "unplug" else self.replug)(service)
-            return {"ok": True}
-        if isinstance(command, Line):
-            self._powered(service)
-            with service.lock:
-                try:
-                    result = service.camera.drive_line(
-                        command.line, self.clock(),
-                        level=None if command.level is None else bool(command.level),
-                        voltage=None if command.voltage is None else float(command.voltage))
-                except LineError as error:
-                    raise ControlError(str(error)) from None
-            service.wake.set()
-            return {"ok": True, "logic": result.logic, "warning": result.warning}
-        if isinstance(command, Temperature):
-            self._powered(service)
-            with service.lock:
-                camera = service.camera
-                camera.set_ambient_offset(float(command.ambient_offset), self.clock())
-                state = camera.temperature_state
-            service.wake.set()
-            return {"ok": True, "temperature_state": state}
-        raise ControlError(f"unknown command {command!r}")
-
-    async def _snapshot(self, service: CameraService) -> dict:
-        """The PNG of what the camera sees, base64 in the reply: the client writes the file
-        with its own rights (a daemon writing a path a request names would write it with
-        the daemon's). Rendered in the daemon's snapshot worker, off the loop and off the
-        camera's frame render worker; at most MAX_SNAPSHOTS wait or render at once, a request
-        beyond that is answered "busy"."""
-        from .frames.snapshot import png_bytes
-        if self.snapshots >= MAX_SNAPSHOTS:
-            raise ControlError(f"busy: {MAX_SNAPSHOTS} snapshots are being rendered; "
-                               f"try again in a moment")
-        self.snapshots += 1
+    async def _subscription(self, serial: str | None):
+        subscriber = self.observers.subscribe(serial)
         try:
-            with service.lock:
-                record = service.camera.snapshot_record()
-            data = await self.loop.run_in_executor(self.snapshot_renderer, png_bytes,
-                                                   service.camera.blocks, record)
+            yield {"code": "ok", "subscribed": serial or "all"}
+            async for item in subscriber.items():
+                yield item
         finally:
-            self.snapshots -= 1
-        return {"ok": True, "png": base64.b64encode(data).decode()}
+            self.observers.unsubscribe(subscriber)
 
     async def run(self) -> None:
         # Threads hand the GIL over sooner: the ioctl thread must not wait behind rendering.
@@ -429,7 +407,7 @@ class Daemon:
                 self.services.append(self._new_service(config))
             # A camera appears on the bus once it has booted: its first frames must not wait
             # for the frame generator's prebuilt data.
-            await asyncio.gather(*(self._prepare(s) for s in self.services))
+            await asyncio.gather(*(self.prepare(s) for s in self.services))
             for service in self.services:
                 service.port.plug()
             self.control_server = ControlServer(self.handle_control)

@@ -57,7 +57,7 @@ def run_command(command: tuple[str, ...], serials: tuple[str, ...]) -> int:
             info, daemon = _daemon(serials, restore_mask)
         except _Interrupted as interrupted:
             return 128 + interrupted.signum
-        from .transports.umockdev import PRELOAD_LIBRARY
+        from .transports import PRELOAD_LIBRARY
         # Only umockdev's preload library, whatever daemon.json says.
         env = dict(os.environ, UMOCKDEV_DIR=info["umockdev_dir"], LD_PRELOAD=PRELOAD_LIBRARY)
         try:

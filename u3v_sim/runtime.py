@@ -354,7 +354,7 @@ def read_info() -> dict | None:
     Raises RuntimeDirError naming the file and the problem if the directory or the file is
     not private, or a value is not what a daemon writes (e.g. ``umockdev_dir`` not an existing
     testbed directory of ours, ``ld_preload`` not umockdev's preload library)."""
-    from .transports.umockdev import PRELOAD_LIBRARY
+    from .transports import PRELOAD_LIBRARY
 
     holder = lock_holder()
     if holder is None:

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from u3v_sim.harness import Harness
+
 
 CLIENTS = Path(__file__).parent / "clients"
 REPO = Path(__file__).resolve().parents[2]
@@ -65,16 +67,16 @@ class Daemon:
                           network_namespace=True, check=False)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
+    def harness(self, serial: str | None = None) -> Harness:
+        """The harness's Python API on this daemon (the one client every adapter uses)."""
+        return Harness(self.info["socket"], serial)
+
     def control(self, request: dict) -> dict:
-        """One request on the daemon's control socket, its JSON reply."""
-        import socket
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(self.info["socket"])
-            sock.sendall(json.dumps(request).encode() + b"\n")
-            return json.loads(sock.makefile().readline())
+        """One raw request object on the daemon's control socket, its JSON reply."""
+        return self.harness().request(request)
 
     def status(self) -> list[dict]:
-        return self.control({"command": "status"})["cameras"]
+        return self.harness().status()["cameras"]
 
     def cli(self, *args: str) -> str:
         return self.run([sys.executable, "-m", "u3v_sim", *args]).stdout

@@ -46,4 +46,4 @@ def test_temperature_events_when_the_harness_heats_the_camera(daemon):
     critical, over = report["callbacks"]
     assert 0 < critical["timestamp"] < over["timestamp"]
     assert daemon.control({"command": "temperature", "ambient_offset": 0}) == {
-        "ok": True, "temperature_state": "Ok"}
+        "code": "ok", "temperature_state": "Ok"}

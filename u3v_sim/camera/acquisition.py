@@ -42,6 +42,8 @@ class FrameRecord:
     # What started the frame: a FrameStart trigger's source, else the FrameBurstStart
     # trigger's source while a burst trigger is on, else "FreeRun".
     trigger_source: str = "FreeRun"
+    # Stream faults a harness injected into this frame (faults.py), by kind.
+    faults: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import difflib
 import re
 import struct
 from collections import deque
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from u3v_features.layout import Layout, build_layout
 from u3v_features.model import BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Feature
 from u3v_features.xmlgen import build_xml, build_zip
 
+from .. import faults as fl
 from ..protocol import event as ep
 from ..protocol.gencp import ProtocolError
 from . import timing
@@ -47,8 +49,13 @@ EVENT_QUEUE_LENGTH = 256
 
 
 class FeatureWriteError(ValueError):
-    """A by-name write the camera refuses (``Camera.write_feature``); the message names the
-    feature, the value and why."""
+    """A by-name access the camera refuses (``Camera.write_feature``, ``read_feature``,
+    ``execute``); the message names the feature, the value and why; ``status`` is the GenCP
+    status name where the device itself refused (a host would have had it too)."""
+
+    def __init__(self, message: str, status: str | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -114,6 +121,9 @@ class Camera:
         # What the camera did, for a test harness (``next_event``); kept across reboots.
         self.observations = ObservationQueue()
         self.emit = self.observations.emit
+        # Faults a harness injected (faults.py); the stream's are applied in _frame_done.
+        self.faults = fl.FaultPlan(self.emit)
+        self.stall_requested = False   # stream_stall fired: the USB device halts the endpoint
         # Who writes features now: "host" (register writes) or "harness" (by name).
         self._writer = "host"
         self.event_packets: deque[bytes] = deque(maxlen=EVENT_QUEUE_LENGTH)
@@ -203,21 +213,85 @@ class Camera:
         self.acquisition.settings_changed()
         return busy
 
-    def write_feature(self, name: str, value: object, now: float) -> object:
+    def _feature(self, name: str) -> Feature:
+        f = self.store.features.get(name)
+        if f is None:
+            close = difflib.get_close_matches(name, self.store.features, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise FeatureWriteError(f"{name}: the camera has no such feature{hint}")
+        return f
+
+    @contextmanager
+    def _selected(self, f: Feature, instance: str | int | None, now: float):
+        """A context in which f's selector reads ``instance`` (a harness naming the selector
+        entry), restored after: the host sees no change (callers hold the camera's lock)."""
+        if instance is None:
+            yield
+            return
+        if f.selected_by is None:
+            raise FeatureWriteError(f"{f.name}: not selected by any selector; give no selector")
+        before = self.store.get(f.selected_by)
+        if instance != before:
+            self.write_feature(f.selected_by, instance, now)
+        try:
+            yield
+        finally:
+            if instance != before:
+                self.write_feature(f.selected_by, before, now)
+
+    def read_feature(self, name: str, now: float, instance: str | int | None = None) -> object:
+        """A feature's value by name at ``now`` (its current selector instance, or
+        ``instance``), as GenApi would read it: enumerations as entry names. Chunk and event
+        data (read from frames and events), commands and unavailable features are refused
+        with FeatureWriteError."""
+        f = self._feature(name)
+        if f.kind == COMMAND:
+            raise FeatureWriteError(f"{name} is a command: execute it, it has no value")
+        if f.data_port is not None:
+            raise FeatureWriteError(f"{name} is read from each {'frame' if f.chunk_id else 'event'}"
+                                    f"'s data, not from the camera's registers")
+        self.advance(now)
+        with self._selected(f, instance, now):
+            if not self.store.is_available(name):
+                raise FeatureWriteError(f"{name} is not available now (ACCESS_DENIED)")
+            return self.store.get(name)
+
+    def execute(self, name: str, now: float, instance: str | int | None = None) -> float:
+        """Execute a command feature by name at ``now`` (for its selector ``instance`` if
+        given), through the register write a host makes: checked and refused alike
+        (FeatureWriteError). Returns how long the device is busy (s)."""
+        f = self._feature(name)
+        if f.kind != COMMAND:
+            raise FeatureWriteError(f"{name} is a setting, not a command")
+        register = self.layout.value_register(name)
+        with self._selected(f, instance, now):
+            try:
+                self._writer = "harness"
+                return self.write(register.address, encode(register, f, 1), now)
+            except ProtocolError as refusal:
+                why = str(refusal).removeprefix(f"{name}: ")
+                raise FeatureWriteError(f"{name}: {why} ({refusal.status.name})",
+                                        refusal.status.name) from None
+            finally:
+                self._writer = "host"
+
+    def write_feature(self, name: str, value: object, now: float,
+                      instance: str | int | None = None) -> object:
         """Write a feature by name, as a host's GenApi would: ``value`` is coerced by the
         feature's kind (Integer: int or decimal string; Float: number or decimal string;
         Boolean: bool, 0/1 or "true"/"false"; Enumeration: an entry's name; String: str up to
         the register's length), encoded as the register holds it and written through
         ``write``, so the device's own checks (range, increment, writability, locks) and the
         acquisition's reaction apply. Commands, read-only and chunk features are refused.
+        ``instance``: the selector entry to write (the selector is restored after).
 
         Returns the value the feature (current selector instance) holds afterwards; raises
-        FeatureWriteError naming the feature, the value and why."""
-        f = self.store.features.get(name)
-        if f is None:
-            close = difflib.get_close_matches(name, self.store.features, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise FeatureWriteError(f"{name}: the camera has no such feature{hint}")
+        FeatureWriteError naming the feature, the value and why (``status``: the GenCP
+        status a host would get, where the device refused)."""
+        f = self._feature(name)
+        if instance is not None:
+            with self._selected(f, instance, now):
+                return self.write_feature(name, value, now)
         shown = f"{name} = {value!r}"
         if f.kind == COMMAND:
             raise FeatureWriteError(f"{shown}: {name} is a command, not a setting")
@@ -246,7 +320,8 @@ class Camera:
             depends = [b for b in (f.minimum, f.maximum) if isinstance(b, str)]
             hint = (f"; the range depends on {', '.join(depends)} (settings are written in "
                     f"order)" if depends and "imum" in why else "")
-            raise FeatureWriteError(f"{shown}: {why} ({refusal.status.name}){hint}") from None
+            raise FeatureWriteError(f"{shown}: {why} ({refusal.status.name}){hint}",
+                                    refusal.status.name) from None
         finally:
             self._writer = "host"
         return self.store.get(name)
@@ -274,6 +349,15 @@ class Camera:
         """Apply a logic level or a voltage to an input line at time ``now``."""
         self.advance(now)
         return self.lines.drive(line, level=level, voltage=voltage)
+
+    def pulse_train(self, line: str, now: float, *, width_s: float, period_s: float,
+                    count: int = 1, delay_s: float = 0.0, level: bool = True) -> float:
+        """Drive ``count`` pulses of ``level`` on an input, ``width_s`` long, one every
+        ``period_s``, the first ``delay_s`` after ``now``: each edge at its own device time
+        (the scheduler), never by a driver sleeping. Returns the device time (s) of the last
+        edge. LineError if the line cannot be driven."""
+        self.advance(now)
+        return self.lines.pulse_train(line, now + delay_s, width_s, period_s, count, level)
 
     def set_ambient_offset(self, degrees_c: float, now: float) -> None:
         self.advance(now)
@@ -387,6 +471,17 @@ class Camera:
                            settings=self.frame_settings())
 
     def _frame_done(self, record: FrameRecord) -> None:
+        """A frame's exposure ended: into the camera's buffer, as the faults allow."""
+        fired = self.faults.fire(fl.STREAM, self.timestamp_ns())
+        for fault in fired:
+            if fault.kind == "dropped_frame":
+                self.stream_channel.stats.frames_dropped_fault += 1
+                self.emit(FrameDropped(self.timestamp_ns(), record.block_id, "fault"))
+                return
+            if fault.kind == "stream_stall":
+                self.stall_requested = True
+            else:
+                record.faults[fault.kind] = fault
         self.stream_channel.push(record)
 
     # -- construction --------------------------------------------------------------------------

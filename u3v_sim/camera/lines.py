@@ -81,6 +81,7 @@ class Lines:
         self._debounce: dict[str, Timer] = {}
         self._chatter: dict[str, Timer] = {}
         self._pulse_hold: dict[str, Timer] = {}
+        self._train: dict[str, Timer] = {}     # the next edge of a pulse train, by line
 
     # -- configuration -------------------------------------------------------------------
 
@@ -117,15 +118,59 @@ class Lines:
             else:
                 self.raw[line] = self.debounced[line] = logic
 
+    # -- pulse trains ------------------------------------------------------------------------
+
+    def pulse_train(self, line: str, start: float, width_s: float, period_s: float,
+                    count: int, level: bool = True) -> float:
+        """``count`` pulses of ``level`` from ``start`` (scheduler time, s), each ``width_s``
+        long, one every ``period_s``; the line rests at ``not level`` before and after. Each
+        edge is placed by the scheduler at its exact time, one edge ahead (memory O(1) in
+        ``count``). A train on the same line, or driving it, stops the one before. Returns
+        the time of the last edge. LineError if the line cannot be driven."""
+        self._check_drivable(line)
+        if count < 1 or width_s <= 0 or period_s <= 0 or (count > 1 and width_s >= period_s):
+            raise LineError("a pulse train needs count >= 1 and 0 < width < period")
+        self._stop_train(line)
+
+        def edge(i: int, rising: bool) -> None:
+            self._train.pop(line, None)
+            try:
+                self._drive_now(line, level=level if rising else not level)
+            except LineError:
+                return  # the line became an output meanwhile: the train ends
+            t = start + i * period_s + (width_s if rising else period_s)
+            if rising:
+                self._train[line] = self.scheduler.at(t, lambda: edge(i, False))
+            elif i + 1 < count:
+                self._train[line] = self.scheduler.at(t, lambda: edge(i + 1, True))
+
+        self._train[line] = self.scheduler.at(start, lambda: edge(0, True))
+        return start + (count - 1) * period_s + width_s
+
+    def _stop_train(self, line: str) -> None:
+        timer = self._train.pop(line, None)
+        if timer:
+            timer.cancel()
+
     # -- inputs ----------------------------------------------------------------------------
 
-    def drive(self, line: str, *, level: bool | None = None,
-              voltage: float | None = None) -> DriveResult:
-        """Apply a logic level or a voltage to an input line, now (scheduler time)."""
+    def _check_drivable(self, line: str) -> None:
         if line not in LINES:
             raise LineError(f"no line {line!r}; lines are {', '.join(LINES)}")
         if line in OUTPUT_ONLY or not self.is_input(line):
             raise LineError(f"{line} is an output; only inputs can be driven")
+
+    def drive(self, line: str, *, level: bool | None = None,
+              voltage: float | None = None) -> DriveResult:
+        """Apply a logic level or a voltage to an input line, now (scheduler time); a pulse
+        train running on it stops."""
+        self._check_drivable(line)
+        self._stop_train(line)
+        return self._drive_now(line, level=level, voltage=voltage)
+
+    def _drive_now(self, line: str, *, level: bool | None = None,
+                   voltage: float | None = None) -> DriveResult:
+        self._check_drivable(line)
         if (level is None) == (voltage is None):
             raise LineError("give either a logic level or a voltage")
         warning = None

@@ -103,6 +103,13 @@ class Rebooted(Observation):
 
 
 @dataclass(frozen=True)
+class PlugChanged(Observation):
+    """The cable was pulled (the camera lost power: it is powered from USB) or put back."""
+    kind: ClassVar[str] = "plug"
+    plugged: bool
+
+
+@dataclass(frozen=True)
 class ObservationsLost(Observation):
     """The queue was full: this many observations before this one were dropped."""
     kind: ClassVar[str] = "observations_lost"

@@ -56,6 +56,7 @@ class StreamStats:
     frames_dropped_buffer_full: int = 0
     frames_dropped_not_streaming: int = 0
     frames_dropped_daemon_overload: int = 0
+    frames_dropped_fault: int = 0          # a harness injected dropped_frame
     frames_aborted: int = 0
     bytes_sent: int = 0
     transfers: int = 0
@@ -83,24 +84,45 @@ class Block:
 
 def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterface,
                leader: bytes, trailer: Callable[[int, int], bytes]) -> Block:
-    """Cut the payload into the programmed transfers; ``trailer(valid_size, status)``."""
+    """Cut the payload into the programmed transfers; ``trailer(valid_size, status)``.
+
+    The frame's injected stream faults (``record.faults``, faults.py) change what is sent:
+    a truncated payload fills the programmed transfers only so far (the rest end at once, as
+    zero-length transfers, so the host's transfers stay in step) and its trailer says the
+    short size and DATA_OVERRUN; a failed buffer's trailer says DATA_DISCARDED; a slow link
+    paces the payload at its rate; a delayed trailer leaves late."""
+    faults = record.faults
     pieces = []
     sizes = [interface.payload_transfer_size] * interface.payload_transfer_count + [
         interface.payload_final_transfer1_size, interface.payload_final_transfer2_size]
-    position = 0
+    sent = len(payload)
+    if "truncated_payload" in faults:
+        fraction = min(1.0, max(0.0, faults["truncated_payload"].param("fraction")))
+        sent = int(len(payload) * fraction) // 4 * 4
+    position = planned = 0
     for size in sizes:
-        if position >= len(payload):
+        if planned >= len(payload):
             break
         if size:
-            pieces.append(payload[position:position + size])
+            pieces.append(payload[position:min(position + size, sent)])
+            planned += size
             position += len(pieces[-1])
-    status = sp.STATUS_SUCCESS if position == len(payload) else sp.STATUS_DATA_OVERRUN
+    if position < len(payload):
+        status = sp.STATUS_DATA_OVERRUN
+    elif "failed_buffer" in faults:
+        status = sp.STATUS_DATA_DISCARDED
+    else:
+        status = sp.STATUS_SUCCESS
     start, span, total = record.readout_start, record.readout_end - record.readout_start, 0
+    rate = faults["slow_link"].param("rate_mb_s") * 1e6 if "slow_link" in faults else None
     ready = [start]
     for piece in pieces:
         total += len(piece)
-        ready.append(start + span * total / max(1, len(payload)))
-    ready.append(record.readout_end)
+        ready.append(start + (total / rate if rate else span * total / max(1, len(payload))))
+    end = max(record.readout_end, ready[-1])
+    if "delayed_trailer" in faults:
+        end += faults["delayed_trailer"].param("delay_ms") / 1e3
+    ready.append(end)
     return Block(record, [leader, *pieces, trailer(position, status)], ready)
 
 

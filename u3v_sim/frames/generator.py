@@ -425,6 +425,16 @@ class FrameGenerator:
 
     # -- public ------------------------------------------------------------------------------
 
+    def set_source(self, source: ImageSource | None) -> None:
+        """What the sensor sees from now on (None: a new synthetic scene). Frames already
+        rendered keep what they showed."""
+        with self._lock:
+            self.source = source if source is not None else SyntheticScene()
+            if self._cache_owner is not None:
+                self._cache_owner.drop()
+                self._cache_owner = None
+            self._plans.clear()
+
     def payload_size(self, s: ImageSettings) -> int:
         """Bytes :meth:`render` returns for these settings: ceil(W * H * bits / 8)."""
         return s.payload_size

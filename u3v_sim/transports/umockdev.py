@@ -32,13 +32,12 @@ from gi.repository import GLib, UMockdev  # noqa: E402
 
 from ..usb import descriptors as d  # noqa: E402
 from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
-from . import usbfs  # noqa: E402
+from . import PRELOAD_LIBRARY, usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
 from .process_memory import (ChildrenWatch, ProcessMemory, identify,  # noqa: E402
                              open_count, open_file_count, tighten_timer_slack)
 
 log = logging.getLogger(__name__)
-PRELOAD_LIBRARY = "libumockdev-preload.so.0"
 USB_MAJOR = 189
 FIRST_DEVNUM, LAST_DEVNUM = 2, 127
 # The transfer type of each endpoint (bmAttributes & 3): all of a U3V device's are bulk.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -27,12 +28,16 @@ from ..camera.bootstrap import (MAX_ACK_TRANSFER_LENGTH, MAX_COMMAND_TRANSFER_LE
                                 MAX_DEVICE_RESPONSE_TIME_MS)
 from ..camera.camera import Camera
 from ..camera.streaming import TransferOverflow
+from ..faults import CONTROL
 from ..protocol.control import ControlChannel
 from . import descriptors as d
 from .requests import StandardRequests
 
 log = logging.getLogger(__name__)
 SETUP_SIZE = 8
+# Where commands and acks carry their request id (GenCP header: prefix, flags/status, command
+# id, SCD length, request id).
+ACK_REQUEST_ID, ACK_REQUEST_ID_OFFSET = struct.Struct("<H"), 10
 
 
 @dataclass(eq=False)
@@ -72,8 +77,10 @@ class U3VUsbDevice:
         self.requests = StandardRequests(identity, on_clear_halt=self._endpoint_reset)
         self.control = ControlChannel(camera, max_command_length=MAX_COMMAND_TRANSFER_LENGTH,
                                       max_ack_length=MAX_ACK_TRANSFER_LENGTH,
-                                      response_time_s=MAX_DEVICE_RESPONSE_TIME_MS / 1000)
+                                      response_time_s=MAX_DEVICE_RESPONSE_TIME_MS / 1000,
+                                      faults=self._control_faults)
         self.acks: deque[bytes] = deque()  # at most a PENDING_ACK and its final ack
+        self._late_acks_read = 0
         self.waiting: dict[int, deque[Transfer]] = {
             ep: deque() for ep in (d.EP_CONTROL_OUT, d.EP_CONTROL_IN, d.EP_EVENT_IN,
                                    d.EP_STREAM_IN)}
@@ -108,6 +115,12 @@ class U3VUsbDevice:
                 queue.remove(transfer)
                 transfer.done = True
 
+    def _control_faults(self, header, address: int | None, now: float) -> list:
+        """The control faults a harness injected that fire for this command (faults.py)."""
+        def matches(fault) -> bool:
+            return fault.kind != "status" or int(fault.param("address")) in (-1, address)
+        return self.camera.faults.fire(CONTROL, self.camera.timestamp_at(now), matches)
+
     def clear_halt(self, endpoint: int) -> bool:
         return self.requests.clear_halt(endpoint)
 
@@ -133,6 +146,7 @@ class U3VUsbDevice:
         left to read them)."""
         self.acks.clear()
         self.control.reset()
+        self._late_acks_read = self.control.late_acks_released
 
     # -- device side -------------------------------------------------------------------------
 
@@ -143,12 +157,22 @@ class U3VUsbDevice:
         self.acks.extend(self.control.due_acks(now))
         self._serve(d.EP_CONTROL_IN, self._next_ack)
         commands = self.waiting[d.EP_CONTROL_OUT]
-        while commands and not self.acks:  # the endpoint NAKs while an ack waits
+        # The endpoint NAKs while an ack waits to be read (a late ack aside: its host gave
+        # up and retries, and reads it before the retry's), or while the device is stuck
+        # with the last command (a late ack injected as a fault).
+        while commands and len(self.acks) <= self._stale_acks() and self.control.accepting:
             command = commands.popleft()
-            self.acks.extend(self.control.receive(bytes(command.data), now))
+            if not self._answered_by_late_ack(bytes(command.data)):
+                self.acks.extend(self.control.receive(bytes(command.data), now))
             self._complete(command, 0)
             self._serve(d.EP_CONTROL_IN, self._next_ack)
         self._serve(d.EP_EVENT_IN, lambda t: self.camera.read_event(now))
+        if self.camera.stall_requested:   # a stream_stall fault: the endpoint halts
+            self.camera.stall_requested = False
+            self.requests.set_halt(d.EP_STREAM_IN)
+            stream = self.waiting[d.EP_STREAM_IN]
+            while stream:
+                self._complete(stream.popleft(), -errno.EPIPE)
         self._serve(d.EP_STREAM_IN, lambda t: self.camera.read_stream(t.length, now))
 
     def next_deadline(self) -> float | None:
@@ -174,8 +198,27 @@ class U3VUsbDevice:
             else:
                 self._complete(transfer, 0, data)
 
+    def _answered_by_late_ack(self, packet: bytes) -> bool:
+        """A host's retry of the command whose late ack (a fault) still waits to be read,
+        under the same request id (pylon retries so): that ack answers it; the command is not
+        carried out twice (GenCP: a repeated request id is answered, not executed again)."""
+        stale = self._stale_acks()
+        if not stale or len(packet) < ACK_REQUEST_ID.size + ACK_REQUEST_ID_OFFSET:
+            return False
+        (request_id,) = ACK_REQUEST_ID.unpack_from(packet, ACK_REQUEST_ID_OFFSET)
+        return any(ACK_REQUEST_ID.unpack_from(ack, ACK_REQUEST_ID_OFFSET)[0] == request_id
+                   for ack in list(self.acks)[:stale])
+
+    def _stale_acks(self) -> int:
+        """Late acks (a fault) still unread: the oldest ones in ``acks``."""
+        return self.control.late_acks_released - self._late_acks_read
+
     def _next_ack(self, transfer: Transfer) -> bytes | None:
-        return self.acks.popleft() if self.acks else None
+        if not self.acks:
+            return None
+        if self._stale_acks():
+            self._late_acks_read += 1
+        return self.acks.popleft()
 
     def _control(self, transfer: Transfer) -> None:
         setup, out = transfer.data[:SETUP_SIZE], transfer.data[SETUP_SIZE:]

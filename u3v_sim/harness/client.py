@@ -1,0 +1,184 @@
+"""The harness's Python API: a client of a running daemon's control socket. The CLI, the pytest
+plugin and the test suite use it; each call sends one typed command (``commands.py``) and
+returns its result data, or raises ``HarnessError`` with the result's code.
+
+    from u3v_sim.harness import Harness
+    camera = Harness()                     # the daemon of $U3V_SIM_RUNTIME_DIR (or the default)
+    camera.set("TriggerMode", "On")
+    camera.pulse("Line1", width_us=100, period_us=10_000, count=5)
+    for observation in camera.subscribe(): ...
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import commands as c
+from .results import ResultCode
+
+REQUEST_TIMEOUT_S = 60.0
+NO_DAEMON = "no u3v-sim daemon runs (start one: u3v-sim serve)"
+
+
+class HarnessError(Exception):
+    """A command the daemon did not carry out (``code``: a ResultCode value, or "no_daemon"
+    when no daemon answers); ``status``: the GenCP status of a write the camera refused."""
+
+    def __init__(self, code: str, message: str, status: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class Harness:
+    def __init__(self, socket_path: Path | str | None = None, serial: str | None = None,
+                 timeout_s: float = REQUEST_TIMEOUT_S):
+        if socket_path is None:
+            from .. import runtime
+            socket_path = runtime.socket_path()
+        self.socket_path = str(socket_path)
+        self.serial = serial
+        self.timeout_s = timeout_s
+
+    # -- the one way out -----------------------------------------------------------------
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(self.timeout_s)
+        try:
+            sock.connect(self.socket_path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            raise HarnessError("no_daemon", NO_DAEMON) from None
+        except OSError as error:
+            sock.close()
+            raise HarnessError("no_daemon", f"control socket: {error}") from None
+        return sock
+
+    def request(self, request: dict) -> dict:
+        """Send one request object; its reply (any code). Prefer ``send`` with a command."""
+        with self._connect() as sock:
+            try:
+                try:
+                    sock.sendall(json.dumps(request).encode() + b"\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # answered without reading (busy, refused): the reply says why
+                line = sock.makefile("rb").readline()
+            except TimeoutError:
+                raise HarnessError("no_daemon", f"the daemon did not answer within "
+                                                f"{self.timeout_s:g} s") from None
+            except OSError as error:
+                raise HarnessError("no_daemon", f"control socket: {error}") from None
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise HarnessError("no_daemon", "the daemon closed the connection without an "
+                                            "answer (it may be stopping)") from None
+
+    def send(self, command: c.Command) -> dict:
+        """Carry out ``command``; its result data, or HarnessError."""
+        reply = self.request(command.request())
+        code = reply.pop("code", None)
+        if code != ResultCode.OK.value:
+            # (a reply without a code: the socket refused before any command: busy, peer)
+            raise HarnessError(code or ResultCode.BUSY.value, reply.get("error", str(reply)),
+                               reply.get("status"))
+        return reply
+
+    def _with_serial(self, **fields) -> dict:
+        return {"serial": self.serial, **fields}
+
+    # -- commands ------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        return self.send(c.Status())
+
+    def drive_line(self, line: str, level: bool | None = None,
+                   voltage: float | None = None) -> dict:
+        return self.send(c.Line(**self._with_serial(line=line, level=level, voltage=voltage)))
+
+    def pulse(self, line: str, width_us: float, period_us: float, count: int = 1,
+              delay_us: float = 0, level: bool = True) -> dict:
+        return self.send(c.Pulse(**self._with_serial(
+            line=line, width_us=width_us, period_us=period_us, count=count,
+            delay_us=delay_us, level=level)))
+
+    def get(self, name: str, selector: str | int | None = None):
+        return self.send(c.FeatureGet(**self._with_serial(name=name, selector=selector)))["value"]
+
+    def set(self, name: str, value, selector: str | int | None = None):
+        """Write a feature as the host would (checked as a GenCP write); the value it holds."""
+        return self.send(c.FeatureSet(**self._with_serial(name=name, value=value,
+                                                          selector=selector)))["value"]
+
+    def execute(self, name: str, selector: str | int | None = None) -> dict:
+        return self.send(c.Execute(**self._with_serial(name=name, selector=selector)))
+
+    def trigger(self, selector: str = "FrameStart") -> dict:
+        """TriggerSoftware for ``selector`` (the camera must be set to take it)."""
+        return self.execute("TriggerSoftware", selector)
+
+    def unplug(self) -> dict:
+        return self.send(c.Plug(**self._with_serial(command="unplug")))
+
+    def replug(self) -> dict:
+        return self.send(c.Plug(**self._with_serial(command="replug")))
+
+    def reset(self) -> dict:
+        return self.send(c.Reset(**self._with_serial()))
+
+    def temperature(self, ambient_offset: float) -> str:
+        return self.send(c.Temperature(**self._with_serial(
+            ambient_offset=ambient_offset)))["temperature_state"]
+
+    def image(self, path: Path | str | None) -> dict:
+        """Show the camera an image file or folder from its next frame on (None: the
+        synthetic scene again). The daemon reads the path: give it absolute."""
+        return self.send(c.Image(**self._with_serial(
+            path=None if path is None else str(Path(path).resolve()))))
+
+    def fault(self, kind: str, *, every: int = 1, probability: float = 1.0, seed: int = 0,
+              start_ns: int = 0, end_ns: int | None = None, count: int | None = 1,
+              **params: float) -> int:
+        """Inject a fault (``u3v_sim.faults.KINDS``); its id. ``count=None``: until cleared."""
+        return self.send(c.FaultAdd(**self._with_serial(
+            kind=kind, every=every, probability=probability, seed=seed, start_ns=start_ns,
+            end_ns=end_ns, count=count, params=params)))["id"]
+
+    def faults(self) -> list[dict]:
+        return self.send(c.FaultList(**self._with_serial()))["faults"]
+
+    def clear_faults(self, fault_id: int | None = None) -> int:
+        return self.send(c.FaultClear(**self._with_serial(id=fault_id)))["cleared"]
+
+    def snapshot(self) -> bytes:
+        reply = self.send(c.Snapshot(**self._with_serial()))
+        try:
+            return base64.b64decode(reply["png"], validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            raise HarnessError(ResultCode.INTERNAL_ERROR.value,
+                               "the daemon's snapshot reply holds no PNG") from None
+
+    def subscribe(self) -> Iterator[dict]:
+        """The observation stream (this camera's, or every camera's with no serial): one
+        dict per observation, in order, as they happen; ends when the daemon stops. An
+        ``{"event": "subscriber_overflow", "count": n}`` says n were dropped because this
+        subscriber read too slowly."""
+        sock = self._connect()
+        sock.settimeout(None)
+        try:
+            sock.sendall(json.dumps(c.Subscribe(**self._with_serial()).request()).encode()
+                         + b"\n")
+            lines = sock.makefile("rb")
+            first = json.loads(lines.readline() or b"{}")
+            if first.get("code") != ResultCode.OK.value:
+                raise HarnessError(first.get("code", "no_daemon"),
+                                   first.get("error", "the daemon closed the subscription"))
+            for line in lines:
+                yield json.loads(line)
+        finally:
+            sock.close()

@@ -1,0 +1,287 @@
+"""The harness's commands: one strict schema (pydantic) per command, so a request is exactly
+what a command takes or one clear error naming the field. Every adapter (the control socket and
+the CLI, the Python API, the pytest plugin) sends these; the daemon dispatches them per camera.
+
+Requests are JSON objects with a ``command`` tag; ``serial`` picks a camera (default: the
+first). Nothing is coerced: ``"level": "0"`` or ``0.0``, ``"voltage": "2.5"`` or ``true`` are
+refused (``bool("false")`` would drive the line high), and so are unknown fields.
+
+- ``status``; ``unplug`` / ``replug``; ``reset`` (DeviceReset, as the host's command);
+- ``line`` (``line``, ``level`` true/false/0/1 or ``voltage`` volts);
+- ``pulse`` (``line``, ``width_us``, ``period_us``, ``count``, ``delay_us``, ``level``): a
+  pulse train the camera places on its own clock, edge by edge;
+- ``feature_get`` / ``feature_set`` (``name``, ``value``, ``selector``) and ``execute``
+  (``name``, ``selector``): by name, through the camera, checked as a GenCP write;
+- ``temperature`` (``ambient_offset`` °C); ``image`` (``path``, or null: the synthetic scene);
+- ``fault_add`` (``kind``, ``every``, ``probability``, ``seed``, ``start_ns``, ``end_ns``,
+  ``count``, ``params``), ``fault_list``, ``fault_clear`` (``id``, or all): ``faults.py``;
+- ``snapshot``; ``subscribe`` (the observation stream, one JSON line per observation).
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from ..names import check_serial
+from .results import CommandError, ResultCode
+
+__all__ = ["Command", "Execute", "FaultAdd", "FaultClear", "FaultList", "FeatureGet",
+           "FeatureSet", "Image", "Line", "Plug", "Pulse", "Reset", "Snapshot", "Status",
+           "Subscribe", "Temperature", "parse"]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    def request(self) -> dict:
+        """The JSON object for this command (what an adapter sends; every field, since a
+        null may mean something: ``count`` null is "until cleared")."""
+        return self.model_dump()
+
+
+Serial = Annotated[StrictStr, AfterValidator(check_serial)] | None
+Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
+# A feature value as JSON carries it; the camera coerces by the feature's kind.
+Value = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+class Status(_Command):
+    command: Literal["status"] = "status"
+
+
+class Plug(_Command):
+    command: Literal["unplug", "replug"]
+    serial: Serial = None
+
+
+class Reset(_Command):
+    command: Literal["reset"] = "reset"
+    serial: Serial = None
+
+
+class Line(_Command):
+    command: Literal["line"] = "line"
+    line: StrictStr
+    # A JSON boolean, or the integers 0 and 1 (not 0.0, not "0").
+    level: StrictBool | Annotated[StrictInt, Field(ge=0, le=1)] | None = None
+    # Volts: a JSON number (not a boolean, not a string), finite.
+    voltage: Number | None = None
+    serial: Serial = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Line:
+        if (self.level is None) == (self.voltage is None):
+            raise ValueError("give either level or voltage (one of them)")
+        return self
+
+
+class Pulse(_Command):
+    """``count`` pulses of ``level`` lasting ``width_us`` every ``period_us``, the first
+    ``delay_us`` after the command arrives; the line rests at the other level."""
+    command: Literal["pulse"] = "pulse"
+    line: StrictStr
+    width_us: Annotated[StrictFloat | StrictInt, Field(gt=0, allow_inf_nan=False)]
+    period_us: Annotated[StrictFloat | StrictInt, Field(gt=0, allow_inf_nan=False)]
+    count: Annotated[StrictInt, Field(ge=1, le=10_000_000)] = 1
+    delay_us: Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False)] = 0
+    level: StrictBool = True
+    serial: Serial = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> Pulse:
+        if self.count > 1 and self.width_us >= self.period_us:
+            raise ValueError("width_us must be shorter than period_us")
+        return self
+
+
+class FeatureGet(_Command):
+    command: Literal["feature_get"] = "feature_get"
+    name: StrictStr
+    # The selector entry to read (LineStatus of "Line1"), without changing the selector.
+    selector: StrictStr | StrictInt | None = None
+    serial: Serial = None
+
+
+class FeatureSet(_Command):
+    command: Literal["feature_set"] = "feature_set"
+    name: StrictStr
+    value: Value
+    selector: StrictStr | StrictInt | None = None
+    serial: Serial = None
+
+
+class Execute(_Command):
+    command: Literal["execute"] = "execute"
+    name: StrictStr
+    selector: StrictStr | StrictInt | None = None
+    serial: Serial = None
+
+
+class Temperature(_Command):
+    command: Literal["temperature"] = "temperature"
+    # °C above the camera's rest temperature, from its surroundings (a harness heating it to
+    # its CriticalTemperature / OverTemperature states, thermal.py).
+    ambient_offset: Annotated[StrictFloat | StrictInt,
+                              Field(allow_inf_nan=False, ge=-40, le=100)]
+    serial: Serial = None
+
+
+class Image(_Command):
+    """What the camera sees from the next frame on: an image file or a folder of them (PNG,
+    TIFF, NumPy .npy; a folder plays in name order), or null for the synthetic scene."""
+    command: Literal["image"] = "image"
+    path: StrictStr | None = None
+    serial: Serial = None
+
+
+class Snapshot(_Command):
+    command: Literal["snapshot"] = "snapshot"
+    serial: Serial = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_path(cls, data):
+        if isinstance(data, dict) and "path" in data:
+            raise ValueError("snapshot takes no path: the client writes the file "
+                             "(u3v-sim snapshot -o FILE)")
+        return data
+
+
+class FaultAdd(_Command):
+    """Inject a fault (``faults.KINDS``): when it fires and with which parameters."""
+    command: Literal["fault_add"] = "fault_add"
+    kind: StrictStr
+    every: Annotated[StrictInt, Field(ge=1)] = 1
+    probability: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1)] = 1.0
+    seed: StrictInt = 0
+    start_ns: Annotated[StrictInt, Field(ge=0)] = 0
+    end_ns: Annotated[StrictInt, Field(ge=0)] | None = None
+    # How many times it fires (null: until cleared).
+    count: Annotated[StrictInt, Field(ge=1)] | None = 1
+    params: dict[StrictStr, Number] = {}
+    serial: Serial = None
+
+    @model_validator(mode="after")
+    def _known(self) -> FaultAdd:
+        self.fault()  # raises ValueError naming the kind or parameter
+        return self
+
+    def fault(self):
+        from ..faults import Fault
+        return Fault(self.kind, every=self.every, probability=float(self.probability),
+                     seed=self.seed, start_ns=self.start_ns, end_ns=self.end_ns,
+                     count=self.count, params={k: float(v) for k, v in self.params.items()})
+
+
+class FaultList(_Command):
+    command: Literal["fault_list"] = "fault_list"
+    serial: Serial = None
+
+
+class FaultClear(_Command):
+    """Clear one fault (its id) or every fault of the camera (no id)."""
+    command: Literal["fault_clear"] = "fault_clear"
+    id: Annotated[StrictInt, Field(ge=1)] | None = None
+    serial: Serial = None
+
+
+class Subscribe(_Command):
+    """The observation stream of one camera (``serial``) or of all (null)."""
+    command: Literal["subscribe"] = "subscribe"
+    serial: Serial = None
+
+
+Command = Union[Status, Plug, Reset, Line, Pulse, FeatureGet, FeatureSet, Execute,
+                Temperature, Image, Snapshot, FaultAdd, FaultList, FaultClear, Subscribe]
+_ADAPTER: TypeAdapter | None = None   # built on the first parse: clients only send
+COMMANDS = ("status", "unplug", "replug", "reset", "line", "pulse", "feature_get",
+            "feature_set", "execute", "temperature", "image", "snapshot", "fault_add",
+            "fault_list", "fault_clear", "subscribe")
+
+# What a refused value is said to have to be, by pydantic error type.
+_WHY = {
+    "bool_type": "must be true or false",
+    "literal_error": "must be true, false, 0 or 1",
+    "string_type": "must be a string",
+    "int_type": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "missing": "is missing",
+    "extra_forbidden": "is not a field of this command",
+    "greater_than": "is too small",
+    "greater_than_equal": "is too small",
+    "less_than_equal": "is too large",
+}
+# Fields whose every error says the same (a union's members would each say their part).
+_FIELD_WHY = {
+    "level": "must be true, false, 0 or 1",
+    "voltage": "must be a number (volts)",
+    "ambient_offset": "must be a number of °C from -40 to 100",
+    "value": "must be a string, a number or true/false",
+    "selector": "must be a string or an integer",
+}
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 40
+_short.maxlevel = 2
+
+
+def parse(request: dict) -> Command:
+    """The typed command for a request object; CommandError(invalid_argument), one line: the
+    command, the field, the value and why, if it is not exactly one."""
+    command = request.get("command")
+    if not isinstance(command, str) or command not in COMMANDS:
+        raise CommandError(ResultCode.INVALID_ARGUMENT,
+                           f"unknown command {_short.repr(command)} "
+                           f"(commands: {', '.join(COMMANDS)})")
+    global _ADAPTER
+    if _ADAPTER is None:
+        _ADAPTER = TypeAdapter(Annotated[Command, Field(discriminator="command")])
+    try:
+        return _ADAPTER.validate_python(request)
+    except ValidationError as error:
+        raise CommandError(ResultCode.INVALID_ARGUMENT,
+                           f"{command}: {_describe(error)}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    """pydantic's errors as one line, one part per field: ``level = '0': must be ...``."""
+    parts: dict[str, tuple[str, list[str]]] = {}
+    for item in error.errors():
+        # the location starts with the union's tag (the command), then the field, then for a
+        # union field the member that failed (pydantic's, not the user's)
+        location = [str(p) for p in item["loc"][1:2]]
+        field = location[0] if location else ""
+        if item["type"] == "value_error":
+            why = item["msg"].removeprefix("Value error, ")
+            if field == "serial":  # names.check_serial names the value itself
+                why = why.split(": ", 1)[-1]
+        else:
+            why = _WHY.get(item["type"], item["msg"])
+        value = "" if item["type"] in ("missing", "extra_forbidden") or not field \
+            else f" = {_short.repr(item['input'])}"
+        label = f"{field}{value}"
+        whys = parts.setdefault(field, (label, []))[1]
+        if why not in whys:
+            whys.append(why)
+    said = []
+    for field, (label, whys) in parts.items():
+        said_already = (_WHY["missing"], _WHY["extra_forbidden"], _WHY["finite_number"])
+        if field in _FIELD_WHY and not any(why in whys for why in said_already):
+            whys = [_FIELD_WHY[field]]
+        said.append(f"{label}: {' or '.join(whys)}" if label else " or ".join(whys))
+    return "; ".join(said)
