@@ -15,7 +15,6 @@ import resource
 import shlex
 import signal
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from .camera.camera import Camera, FeatureWriteError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
 from .camera.observations import PlugChanged
+from .camera_lock import CameraLock
 from .config import CameraConfig, ConfigError, DaemonConfig
 from .control_server import ControlServer
 from .dispatch import Dispatcher
@@ -80,7 +80,7 @@ class CameraService:
     camera: Camera
     usb: U3VUsbDevice
     port: UmockdevDevice
-    lock: threading.RLock
+    lock: CameraLock
     wake: asyncio.Event
     # Each camera renders in its own worker: one camera rebuilding its prepared frames (a
     # fraction of a second) must not hold up another's stream.
@@ -126,6 +126,8 @@ class CameraService:
                 "behind_ms": round(self.lateness.window_worst_s * 1e3, 1),
                 "realtime": self.camera.realtime.stats.as_dict() if self.camera.realtime else {},
                 "overtriggers": a.frame_start_overtriggers,
+                "events_sent": self.camera.events_sent,
+                "events_dropped": self.camera.events_dropped,
                 "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
                 "transport": dict(self.port.stats),
                 # the usbfs memory limit every node shares (devio.c usbfs_memory_mb)
@@ -190,7 +192,7 @@ class Daemon:
         except FeatureWriteError as error:
             raise ConfigError(f"{where}: [camera.features] {error}") from None
         camera.realtime = RealTimeLimit()  # on a real clock: skip ahead, never a backlog
-        lock = threading.RLock()
+        lock = CameraLock()
         wake = asyncio.Event()
         usb = U3VUsbDevice(camera, make_identity(config.serial, config.user_id),
                            on_complete=lambda t: None)
@@ -294,7 +296,7 @@ class Daemon:
     async def pace(self, service: CameraService) -> None:
         """Run the camera's clock at its deadlines; render frames ahead of the stream."""
         while True:
-            with service.lock:
+            with service.lock.background():   # a host's request waiting goes first
                 now = self.clock()
                 due = service.camera.scheduler.next_deadline()
                 service.lateness.note(0.0 if due is None else max(0.0, now - due))

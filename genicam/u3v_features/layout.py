@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .bootstrap import FEATURE_BASE, FEATURE_LIMIT
-from .model import FLOAT, STRING, Feature
+from .model import FLOAT, INTEGER, STRING, Feature
 
 VALUE, MIN, MAX, INC, AVAILABLE, LOCKED = "value", "min", "max", "inc", "available", "locked"
 HIDDEN_SUFFIX = {MIN: "_Min", MAX: "_Max", INC: "_Inc", AVAILABLE: "_Available",
@@ -41,6 +41,19 @@ def encoding_of(feature: Feature) -> str:
 
 def is_feature_name(bound: object, names: set[str]) -> bool:
     return isinstance(bound, str) and bound in names
+
+
+def snaps_to_increment(f: Feature, role: str) -> bool:
+    """An integer's dynamic maximum is brought onto its increment grid by the device (a
+    GenApi host sets ``Max`` as a value: it must be one the feature takes), so it is served
+    from a hidden register even where it names another feature (Width's WidthMax)."""
+    return (role == MAX and f.kind == INTEGER and isinstance(f.maximum, str)
+            and f.increment not in (None, 1))
+
+
+def points_at_feature(f: Feature, role: str, expression: object, names: set[str]) -> bool:
+    """The XML's pointer for this bound is the named feature itself (no hidden register)."""
+    return is_feature_name(expression, names) and not snaps_to_increment(f, role)
 
 
 class Layout:
@@ -88,7 +101,7 @@ def build_layout(features: Iterable[Feature]) -> Layout:
         dynamic = {MIN: f.minimum, MAX: f.maximum, INC: f.increment,
                    AVAILABLE: f.available, LOCKED: f.locked}
         for role, expression in dynamic.items():
-            if not isinstance(expression, str) or is_feature_name(expression, names):
+            if not isinstance(expression, str) or points_at_feature(f, role, expression, names):
                 continue
             bound_is_float = f.kind == FLOAT and role in (MIN, MAX, INC)
             length = 8 if bound_is_float else 4

@@ -15,7 +15,8 @@ from typing import Iterable
 from lxml import etree
 
 from . import acA4096_40um as camera
-from .layout import AVAILABLE, INC, LOCKED, MAX, MIN, Layout, Register, build_layout
+from .layout import (AVAILABLE, INC, LOCKED, MAX, MIN, Layout, Register, build_layout,
+                     points_at_feature)
 from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Category, Feature)
 
 GENAPI_NS = "http://www.genicam.org/GenApi/Version_1_1"
@@ -118,7 +119,7 @@ class _Generator:
             _el(node, tag, self._pointer(f, role, expression))
 
     def _pointer(self, f: Feature, role: str, expression: str) -> str:
-        if expression in self.names:
+        if points_at_feature(f, role, expression, self.names):
             return expression
         return self.layout.hidden_register(f.name, role).node
 

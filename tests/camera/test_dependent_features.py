@@ -182,3 +182,20 @@ def test_every_roi_in_every_pixel_format_keeps_the_payload_alignment(node_map):
         node_map.PixelFormat.value = name
         node_map.Width.value, node_map.Height.value = node_map.Width.min, node_map.Height.min
         assert node_map.PayloadSize.value % ALIGNMENT == 0, name
+
+
+@pytest.mark.parametrize("binning", [1, 2, 3, 4])
+def test_every_maximum_is_a_value_the_feature_takes(node_map, binning):
+    """GenApi hosts set ``Max`` as a value (Width = Width.Max is a common idiom): every
+    integer's maximum lies on its increment grid, at every binning and offset."""
+    node_map.BinningHorizontal.value = node_map.BinningVertical.value = binning
+    for offset_x, offset_y in ((0, 0), (4, 2), (12, 6), (100, 50)):
+        node_map.Width.value, node_map.Height.value = node_map.Width.min, node_map.Height.min
+        node_map.OffsetX.value = min(offset_x, node_map.OffsetX.max)
+        node_map.OffsetY.value = min(offset_y, node_map.OffsetY.max)
+        node_map.Width.value = node_map.Width.max
+        node_map.Height.value = node_map.Height.max
+        assert node_map.Width.value == node_map.Width.max
+        node_map.Width.value = node_map.Width.min
+        node_map.OffsetX.value = node_map.OffsetX.max
+        node_map.OffsetY.value = node_map.OffsetY.max

@@ -76,9 +76,10 @@ def test_a_link_in_place_of_the_file_is_replaced_not_followed(tmp_path):
      "user set UserSet2: PixelFormat = 'RGB8': the camera refuses it: PixelFormat: no entry"),
     ({"startup_set": "UserSet1", "sets": {"UserSet1": {"Width": {"": 99999}}}},
      "user set UserSet1: Width = 99999: the camera refuses it: Width: 99999 above maximum 4104"),
-    # each value alone is fine; together (OffsetX 100 leaves room for 4012) they are not
+    # each value alone is fine; together (OffsetX 100 leaves room for 4012: 4008 on the grid)
+    # they are not
     ({"sets": {"UserSet3": {"Width": {"": 4104}, "OffsetX": {"": 100}}}},
-     "user set UserSet3: Width = 4104: the camera refuses it: Width: 4104 above maximum 4012"),
+     "user set UserSet3: Width = 4104: the camera refuses it: Width: 4104 above maximum 4008"),
     ({"sets": {"UserSet1": {"LineDebouncerTime": {"Line3": -1.0}}}},
      "LineDebouncerTime[Line3] = -1.0: the camera refuses it"),
 ])

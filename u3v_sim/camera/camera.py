@@ -127,7 +127,9 @@ class Camera:
         # Who writes features now: "host" (register writes) or "harness" (by name).
         self._writer = "host"
         self.event_packets: deque[bytes] = deque(maxlen=EVENT_QUEUE_LENGTH)
-        self.events_dropped = 0
+        # Event packets sent to the host, and dropped because it read them too slowly (the
+        # oldest go, as a real camera's event queue overflows).
+        self.events_sent = self.events_dropped = 0
         self._event_request_id = 0
         self.user_sets = UserSetStorage(state_dir)
         check_sets(self.user_sets, table.FEATURES, table.USER_SETS, table.USER_SET_FEATURES)
@@ -371,7 +373,10 @@ class Camera:
 
     def read_event(self, now: float) -> bytes | None:
         self.advance(now)
-        return self.event_packets.popleft() if self.event_packets else None
+        if not self.event_packets:
+            return None
+        self.events_sent += 1
+        return self.event_packets.popleft()
 
     def clear_stream_halt(self) -> None:
         self.stream_channel.reset()

@@ -12,6 +12,7 @@ import math
 from typing import Callable, Iterable
 
 from u3v_features import expr
+from u3v_features.layout import snaps_to_increment
 from u3v_features.model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING,
                                 Feature)
 
@@ -88,10 +89,15 @@ class FeatureStore:
         return expr.evaluate(source, lookup)
 
     def bound(self, name: str, which: str) -> float | int | None:
+        """A feature's min, max or inc now. An integer's dynamic max lies on its increment
+        grid (layout.snaps_to_increment): the largest value the feature takes."""
         f = self.features[name]
         value = {"min": f.minimum, "max": f.maximum, "inc": f.increment}[which]
         if isinstance(value, str):
-            return self.evaluate(value)
+            value = self.evaluate(value)
+            if snaps_to_increment(f, which):
+                lo, inc = self.bound(name, "min"), self.bound(name, "inc")
+                value = lo + (value - lo) // inc * inc
         return value
 
     def is_available(self, name: str) -> bool:
