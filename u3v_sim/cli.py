@@ -405,8 +405,15 @@ def events(serial: str | None, count: int | None) -> None:
         return
 
 
+def _finite(ctx, param, value: float) -> float:
+    import math
+    if not math.isfinite(value):   # (click's FloatRange lets NaN through)
+        raise click.BadParameter(f"{value}: a number of °C from -40 to 100", ctx, param)
+    return value
+
+
 @main.command()
-@click.argument("ambient_offset", type=click.FloatRange(-40, 100))
+@click.argument("ambient_offset", type=click.FloatRange(-40, 100), callback=_finite)
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def temperature(ambient_offset: float, serial: str | None) -> None:
     """Warm (or cool) the camera's surroundings by AMBIENT_OFFSET °C; prints the camera's
