@@ -1,9 +1,11 @@
-"""The u3v-sim daemon: cameras on a umockdev testbed, paced by an asyncio loop.
+"""The u3v-sim daemon: cameras on a umockdev testbed.
 
 Each camera is a sans-I/O ``Camera`` behind a ``U3VUsbDevice``; umockdev's worker thread
-moves URBs in and out, this loop runs the camera's clock (frame starts, readouts, line events)
-at its deadlines and renders frames ahead in a worker thread, so the ioctl thread never waits
-for a frame to be generated. A small control socket answers ``u3v-sim status`` and friends.
+moves URBs in and out, a pacing thread per camera runs the camera's clock (frame starts,
+readouts, line events) at its deadlines and renders frames ahead in a worker thread, so the
+ioctl thread never waits for a frame to be generated. The asyncio loop serves the control
+socket (``u3v-sim status`` and the harness's commands) and the observation subscribers; no
+precise wait ever runs on it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import resource
 import shlex
 import signal
 import sys
+import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -29,6 +33,7 @@ from .config import CameraConfig, ConfigError, DaemonConfig
 from .control_server import ControlServer
 from .dispatch import Dispatcher
 from .faults import DEVICE
+from .figures import percentiles_ms
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
 from .harness import commands
@@ -48,14 +53,17 @@ RESET_LEAVE_S = 0.05
 # At shut-down, how long clients may still reap and close after the unplug (SIGTERM must
 # end the daemon within a second).
 SHUTDOWN_GRACE_S = 0.3
-# Deadlines are slept to with the event loop's timer until this close, then precisely.
-PRECISE_WAKE_S = 0.0015
+# The pacing thread waits for a deadline on its wake event until this close, then sleeps.
+PRECISE_WAKE_S = 0.0005
 # A camera asked for more than the simulator can model still lets the ioctl thread and the
 # control socket in between its bounded steps (see camera/realtime.py).
 BEHIND_YIELD_S = 0.001
 # ... once it is this far behind: a frame start a few milliseconds late (the render thread
 # held the GIL) is caught up at once, not made later still.
 BEHIND_YIELD_AFTER_S = 0.010
+# The event loop's lag is sampled this often; the last LAG_SAMPLES are reported in status.
+LAG_SAMPLE_S = 0.01
+LAG_SAMPLES = 3000
 
 
 @dataclass
@@ -81,7 +89,8 @@ class CameraService:
     usb: U3VUsbDevice
     port: UmockdevDevice
     lock: CameraLock
-    wake: asyncio.Event
+    # Wakes the camera's pacing thread (any thread may set it).
+    wake: threading.Event
     # Each camera renders in its own worker: one camera rebuilding its prepared frames (a
     # fraction of a second) must not hold up another's stream.
     renderer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
@@ -93,6 +102,9 @@ class CameraService:
     # When the pacing loop next wakes by itself (it sets this under the lock). It belongs to
     # the camera, not to a port: a port made at replug must still wake the loop.
     loop_deadline: float = float("inf")
+    # The pacing thread, and its stop signal.
+    pacer: threading.Thread | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
     # The root hub port the camera is plugged into (its sysfs path), 1-based.
     hub_port: int = 1
     # Ports of earlier enumerations whose clients still hold the node open (they may reap).
@@ -132,7 +144,10 @@ class CameraService:
                 "transport": dict(self.port.stats),
                 # the usbfs memory limit every node shares (devio.c usbfs_memory_mb)
                 "usbfs_memory": vars(self.port.testbed.memory).copy(),
-                "trailer_lateness_ms": _percentiles(self.camera.stream_channel.lateness),
+                "trailer_lateness_ms": percentiles_ms(self.camera.stream_channel.lateness),
+                # The daemon's clock (time.monotonic) when the device clock read 0: device
+                # timestamps (ns) in observations are at epoch_monotonic + t / 1e9.
+                "epoch_monotonic": self.camera.epoch,
             }
 
 
@@ -142,14 +157,6 @@ def _drain(camera: Camera) -> list:
     while (observation := camera.next_event()) is not None:
         taken.append(observation)
     return taken
-
-
-def _percentiles(samples) -> dict:
-    ordered = sorted(samples)
-    if not ordered:
-        return {}
-    return {f"p{q}": round(ordered[int(q / 100 * (len(ordered) - 1))] * 1e3, 2)
-            for q in (50, 99, 100)}
 
 
 class Daemon:
@@ -167,6 +174,7 @@ class Daemon:
                                                     thread_name_prefix="snapshot")
         self.observers = Observers()
         self.dispatcher = Dispatcher(self)
+        self.loop_lag: deque[float] = deque(maxlen=LAG_SAMPLES)
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -193,7 +201,7 @@ class Daemon:
             raise ConfigError(f"{where}: [camera.features] {error}") from None
         camera.realtime = RealTimeLimit()  # on a real clock: skip ahead, never a backlog
         lock = CameraLock()
-        wake = asyncio.Event()
+        wake = threading.Event()
         usb = U3VUsbDevice(camera, make_identity(config.serial, config.user_id),
                            on_complete=lambda t: None)
         service = CameraService(config, camera, usb, None, lock, wake)  # type: ignore[arg-type]
@@ -217,7 +225,6 @@ class Daemon:
     def _new_port(self, service: CameraService) -> UmockdevDevice:
         in_use = {p.devnum for s in self.services for p in s.ports if p is not None}
         devnum = self.testbed.allocate_devnum(in_use)
-        loop = self.loop
 
         def on_submit() -> None:
             """(Under the lock.) Wake the pacing loop when the camera now has something to do
@@ -227,7 +234,7 @@ class Daemon:
             if (due is not None and due < service.loop_deadline) \
                     or service.camera.stream_channel.needs_preparation() \
                     or len(service.camera.observations):  # (to the subscribers, at once)
-                loop.call_soon_threadsafe(service.wake.set)
+                service.wake.set()
 
         return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, service.hub_port, devnum,
                               service.lock, self.clock, on_submit,
@@ -293,41 +300,54 @@ class Daemon:
 
     # -- running -----------------------------------------------------------------------------
 
-    async def pace(self, service: CameraService) -> None:
-        """Run the camera's clock at its deadlines; render frames ahead of the stream."""
-        while True:
-            with service.lock.background():   # a host's request waiting goes first
-                now = self.clock()
-                due = service.camera.scheduler.next_deadline()
-                service.lateness.note(0.0 if due is None else max(0.0, now - due))
-                service.usb.service(now)
-                deadline = service.usb.next_deadline()
-                service.loop_deadline = float("inf") if deadline is None else deadline
-                record = None
-                if not service.rendering:
-                    record = service.camera.stream_channel.take_for_preparation()
-                    service.rendering = record is not None
-                observed = _drain(service.camera)
-                # A cable fault (faults.py "disconnect") fires at the loop's wake-ups.
-                cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())
-            if observed:
-                self.observers.publish(service.config.serial, observed)
-            for fault in cable:
-                self._cable_drop(service, fault.param("replug_ms") / 1e3)
-            if record is not None:
-                self.loop.run_in_executor(service.renderer, self._render, service, record)
-            timeout = None if deadline is None else max(0.0, deadline - self.clock())
-            if timeout is not None:  # the loop's timers wake up to a millisecond late
-                timeout = max(0.0, timeout - PRECISE_WAKE_S)
-                if deadline < self.clock() - BEHIND_YIELD_AFTER_S:  # behind: let others in
-                    await asyncio.sleep(BEHIND_YIELD_S)
+    def pace(self, service: CameraService) -> None:
+        """Run the camera's clock at its deadlines and render frames ahead of the stream, in
+        a thread of its own: its precise waits (frame timing) never hold up the event loop,
+        where the sockets are served. What the loop must do (publish observations, a cable
+        fault) is handed to it."""
+        while not service.stopped.is_set():
+            service.wake.clear()   # (before looking: a wake from now on is not missed)
             try:
-                await asyncio.wait_for(service.wake.wait(), timeout)
-            except TimeoutError:
+                deadline = self._pace_once(service)
+            except Exception:  # a bug here must not stop the camera for good
+                log.exception("camera %s: pacing failed", service.config.serial)
+                deadline = self.clock() + BEHIND_YIELD_S
+            if deadline is None:
+                service.wake.wait()
+                continue
+            if deadline < self.clock() - BEHIND_YIELD_AFTER_S:
+                time.sleep(BEHIND_YIELD_S)   # behind real time: let the ioctl thread in
+            # The wait ends early, the last stretch is slept (frame timing: the sleep's wake
+            # is the kernel's timer, without an Event's lock hand-off).
+            if not service.wake.wait(max(0.0, deadline - self.clock() - PRECISE_WAKE_S)):
                 remaining = deadline - self.clock()
-                if 0 < remaining <= PRECISE_WAKE_S:
-                    time.sleep(remaining)  # the last stretch precisely (frame timing)
-            service.wake.clear()
+                if remaining > 0:
+                    time.sleep(remaining)
+
+    def _pace_once(self, service: CameraService) -> float | None:
+        with service.lock.background():   # a host's request waiting goes first
+            now = self.clock()
+            due = service.camera.scheduler.next_deadline()
+            service.lateness.note(0.0 if due is None else max(0.0, now - due))
+            service.usb.service(now)
+            deadline = service.usb.next_deadline()
+            service.loop_deadline = float("inf") if deadline is None else deadline
+            record = None
+            if not service.rendering:
+                record = service.camera.stream_channel.take_for_preparation()
+                service.rendering = record is not None
+            observed = _drain(service.camera)
+            # A cable fault (faults.py "disconnect") fires at the pacing thread's wake-ups.
+            cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())
+        if observed:
+            self.loop.call_soon_threadsafe(self.observers.publish, service.config.serial,
+                                           observed)
+        for fault in cable:
+            self.loop.call_soon_threadsafe(self._cable_drop, service,
+                                           fault.param("replug_ms") / 1e3)
+        if record is not None:
+            service.renderer.submit(self._render, service, record)
+        return deadline
 
     def _render(self, service: CameraService, record) -> None:
         try:
@@ -338,7 +358,21 @@ class Daemon:
         with service.lock:
             service.rendering = False
             service.camera.stream_channel.finish_preparation(record, block)
-        self.loop.call_soon_threadsafe(service.wake.set)
+        service.wake.set()
+
+    async def watch_loop_lag(self) -> None:
+        """How long a callback that is ready waits before the event loop runs it (what a
+        socket with data, and later MQTT and USB/IP, waits while the loop is busy or blocked,
+        or the GIL is elsewhere): sampled every LAG_SAMPLE_S, recent ones kept. (A timer's
+        own lateness would add epoll's millisecond rounding, which is not lag.)"""
+        ran = asyncio.Event()
+        while True:
+            await asyncio.sleep(LAG_SAMPLE_S)
+            ran.clear()
+            ready = self.clock()
+            self.loop.call_soon(ran.set)
+            await ran.wait()
+            self.loop_lag.append(self.clock() - ready)
 
     async def housekeeping(self) -> None:
         while True:
@@ -421,8 +455,13 @@ class Daemon:
                     "cameras": [{"serial": s.config.serial, "guid": s.usb.identity.guid}
                                 for s in self.services]}
             path = files.write_info(info)
-            tasks = [asyncio.create_task(self.pace(s)) for s in self.services]
-            tasks.append(asyncio.create_task(self.housekeeping()))
+            for service in self.services:
+                service.pacer = threading.Thread(target=self.pace, args=(service,),
+                                                 name=f"pace-{service.config.serial}",
+                                                 daemon=True)
+                service.pacer.start()
+            tasks = [asyncio.create_task(self.housekeeping())]
+            tasks.append(asyncio.create_task(self.watch_loop_lag()))
             log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
                      self.testbed.root)
             print(f"u3v-sim: {len(self.services)} camera(s) ready; connect with\n"
@@ -435,6 +474,12 @@ class Daemon:
                 log.info("shutting down")
             for task in tasks:
                 task.cancel()
+            for service in self.services:
+                service.stopped.set()
+                service.wake.set()
+            for service in self.services:
+                if service.pacer is not None:
+                    service.pacer.join(timeout=5)
             if self.control_server is not None:
                 self.control_server.close()
             for service in self.services:

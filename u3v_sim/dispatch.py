@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .camera.camera import FeatureWriteError
 from .camera.lines import LineError
+from .figures import percentiles_ms
 from .harness import commands as c
 from .harness.results import CommandError, Result, ResultCode
 
@@ -115,7 +116,8 @@ class Dispatcher:
         server = self.daemon.control_server
         return {"pid": os.getpid(), "cameras": [s.status() for s in self.daemon.services],
                 "control": dict(server.stats) if server else {},
-                "observers": self.daemon.observers.stats()}
+                "observers": self.daemon.observers.stats(),
+                "loop_lag_ms": percentiles_ms(self.daemon.loop_lag)}
 
     def _plug(self, command: c.Plug) -> dict:
         service = self.service(command.serial)
