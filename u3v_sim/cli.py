@@ -197,7 +197,8 @@ def status(as_json: bool) -> None:
         click.echo(f"{cam['serial']} {cam['devnode']} {'plugged' if cam['plugged'] else 'unplugged'}"
                    f" clients={cam['clients']} acquiring={cam['acquiring']} "
                    f"fps={cam['fps']} MB/s={cam['mb_per_s']} sent={cam['frames_sent']} "
-                   f"dropped={cam['frames_dropped']} overtriggers={cam['overtriggers']}")
+                   f"dropped={cam['frames_dropped']} overtriggers={cam['overtriggers']} "
+                   f"temperature={cam['temperature_c']}C ({cam['temperature_state']})")
 
 
 @main.command()

@@ -21,19 +21,20 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from . import runtime
 from .camera.camera import Camera, FeatureWriteError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
-from .camera.observations import PlugChanged
+from .camera.observations import ClientChanged, PlugChanged
 from .camera_lock import CameraLock
 from .config import CameraConfig, ConfigError, DaemonConfig
 from .control_server import ControlServer
 from .dispatch import Dispatcher
 from .faults import DEVICE
 from .figures import percentiles_ms
+from .telemetry import CameraTelemetry
 from .frames.generator import FrameGenerator
 from .frames.sources import FileSource
 from .harness import commands
@@ -116,39 +117,39 @@ class CameraService:
         return (self.port, *self.old_ports)
 
     def status(self) -> dict:
+        """The camera's telemetry (``telemetry.CameraTelemetry``) as JSON-ready data."""
         with self.lock:
-            s = self.camera.stream_channel.stats
-            a = self.camera.acquisition.stats
-            return {
-                "serial": self.config.serial, "guid": self.usb.identity.guid,
-                "devnode": self.port.devnode, "plugged": self.port.syspath is not None,
-                "clients": len(self.port.clients), "acquiring": self.camera.acquisition.acquiring,
-                "streaming": self.camera.stream.enabled,
-                "fps": round(self.rates.fps, 2), "mb_per_s": round(self.rates.mb_per_s, 1),
-                "frames_started": a.frames_started, "frames_sent": s.frames_sent,
-                "frames_dropped": s.frames_dropped_buffer_full + s.frames_dropped_not_streaming
+            camera = self.camera
+            s, a = camera.stream_channel.stats, camera.acquisition.stats
+            return CameraTelemetry(
+                serial=self.config.serial, guid=self.usb.identity.guid,
+                devnode=self.port.devnode, plugged=self.port.syspath is not None,
+                clients=len(self.port.clients), acquiring=camera.acquisition.acquiring,
+                streaming=camera.stream.enabled,
+                fps=round(self.rates.fps, 2), mb_per_s=round(self.rates.mb_per_s, 1),
+                resulting_frame_rate=round(camera.frame_timing().frame_rate, 3),
+                link_throughput_mb_s=round(camera.store.get("DeviceLinkCurrentThroughput")
+                                           / 1e6, 1),
+                temperature_c=round(camera.thermal.temperature("Coreboard"), 2),
+                temperature_state=camera.temperature_state,
+                frames_started=a.frames_started, frames_sent=s.frames_sent,
+                frames_dropped=s.frames_dropped_buffer_full + s.frames_dropped_not_streaming
                 + s.frames_dropped_daemon_overload + s.frames_dropped_fault,
-                "dropped_buffer_full": s.frames_dropped_buffer_full,
-                "dropped_not_streaming": s.frames_dropped_not_streaming,
-                "dropped_daemon_overload": s.frames_dropped_daemon_overload,
-                "dropped_fault": s.frames_dropped_fault,
-                "faults": self.camera.faults.listed(),
-                "buffered_frames": self.camera.stream_channel.buffered_frames,
-                "behind_real_time": self.lateness.behind,
-                "behind_ms": round(self.lateness.window_worst_s * 1e3, 1),
-                "realtime": self.camera.realtime.stats.as_dict() if self.camera.realtime else {},
-                "overtriggers": a.frame_start_overtriggers,
-                "events_sent": self.camera.events_sent,
-                "events_dropped": self.camera.events_dropped,
-                "resulting_frame_rate": round(self.camera.frame_timing().frame_rate, 3),
-                "transport": dict(self.port.stats),
-                # the usbfs memory limit every node shares (devio.c usbfs_memory_mb)
-                "usbfs_memory": vars(self.port.testbed.memory).copy(),
-                "trailer_lateness_ms": percentiles_ms(self.camera.stream_channel.lateness),
-                # The daemon's clock (time.monotonic) when the device clock read 0: device
-                # timestamps (ns) in observations are at epoch_monotonic + t / 1e9.
-                "epoch_monotonic": self.camera.epoch,
-            }
+                dropped_buffer_full=s.frames_dropped_buffer_full,
+                dropped_not_streaming=s.frames_dropped_not_streaming,
+                dropped_daemon_overload=s.frames_dropped_daemon_overload,
+                dropped_fault=s.frames_dropped_fault, frames_failed=s.frames_aborted,
+                buffered_frames=camera.stream_channel.buffered_frames,
+                overtriggers=a.frame_start_overtriggers,
+                events_sent=camera.events_sent, events_dropped=camera.events_dropped,
+                behind_real_time=self.lateness.behind,
+                behind_ms=round(self.lateness.window_worst_s * 1e3, 1),
+                trailer_lateness_ms=percentiles_ms(camera.stream_channel.lateness),
+                epoch_monotonic=camera.epoch, stream=asdict(s), acquisition=asdict(a),
+                realtime=camera.realtime.stats.as_dict() if camera.realtime else {},
+                transport=dict(self.port.stats),
+                usbfs_memory=vars(self.port.testbed.memory).copy(),
+                faults=camera.faults.listed()).as_dict()
 
 
 def _drain(camera: Camera) -> list:
@@ -236,9 +237,15 @@ class Daemon:
                     or len(service.camera.observations):  # (to the subscribers, at once)
                 service.wake.set()
 
+        def on_client(attached: bool, clients: int) -> None:
+            """(Under the lock.) Seen by the harness as an observation."""
+            camera = service.camera
+            camera.emit(ClientChanged(camera.timestamp_ns(), attached, clients))
+            service.wake.set()
+
         return UmockdevDevice(self.testbed, service.usb, BUS_NUMBER, service.hub_port, devnum,
                               service.lock, self.clock, on_submit,
-                              direct_memory=self.config.direct_memory)
+                              direct_memory=self.config.direct_memory, on_client=on_client)
 
     # -- hot-plug ----------------------------------------------------------------------------
 

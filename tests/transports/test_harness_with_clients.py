@@ -151,3 +151,37 @@ def test_the_camera_sees_the_image_it_is_shown(daemon, tmp_path):
     missing = daemon.run([sys.executable, "-m", "u3v_sim", "image", str(tmp_path / "none.png")],
                          check=False)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
+    """A NumPy array is shown as given (a snapshot of it differs from the scene); a client
+    opening the camera and leaving is observed; status carries the telemetry."""
+    import numpy as np
+    harness = daemon.harness()
+    observed: list[dict] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        for item in harness.subscribe():
+            observed.append(item)
+            if item["event"] == "client" and item["clients"] == 0:
+                done.set()
+                return
+
+    threading.Thread(target=follow, daemon=True).start()
+    time.sleep(0.3)
+    harness.image(np.full((2176, 4112), 0.7, np.float32))
+    lit = harness.snapshot()
+    harness.image(None)
+    assert lit != harness.snapshot()
+    daemon.run(["arv-tool-0.8", "control", "Width"], network_namespace=True)
+    assert done.wait(10), observed
+    clients = [(o["attached"], o["clients"]) for o in observed if o["event"] == "client"]
+    # (Aravis opens the node twice: discovery, then the device)
+    assert clients[0] == (True, 1) and clients[-1] == (False, 0), clients
+    assert [attached for attached, _ in clients].count(True) == \
+        [attached for attached, _ in clients].count(False)
+    status = harness.status()["cameras"][0]
+    assert status["temperature_state"] == "Ok" and 40 < status["temperature_c"] < 60
+    assert set(status["stream"]) >= {"frames_sent", "transfers", "overflows"}
+    assert status["frames_failed"] == status["stream"]["frames_aborted"]

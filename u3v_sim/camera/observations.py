@@ -110,6 +110,15 @@ class PlugChanged(Observation):
 
 
 @dataclass(frozen=True)
+class ClientChanged(Observation):
+    """A host program opened the camera's device node (its first request) or is gone;
+    ``clients``: how many have it open now."""
+    kind: ClassVar[str] = "client"
+    attached: bool
+    clients: int
+
+
+@dataclass(frozen=True)
 class ObservationsLost(Observation):
     """The queue was full: this many observations before this one were dropped."""
     kind: ClassVar[str] = "observations_lost"

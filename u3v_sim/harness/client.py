@@ -135,11 +135,21 @@ class Harness:
         return self.send(c.Temperature(**self._with_serial(
             ambient_offset=ambient_offset)))["temperature_state"]
 
-    def image(self, path: Path | str | None) -> dict:
-        """Show the camera an image file or folder from its next frame on (None: the
-        synthetic scene again). The daemon reads the path: give it absolute."""
-        return self.send(c.Image(**self._with_serial(
-            path=None if path is None else str(Path(path).resolve()))))
+    def image(self, source) -> dict:
+        """Show the camera an image from its next frame on: a file or a folder of them (a
+        path), a NumPy array (2-D, values 0..1 of full scale or integers), or None for the
+        synthetic scene again. The daemon reads the file; an array is handed over in a
+        private temporary file, gone once the daemon has loaded it."""
+        if source is None or isinstance(source, (str, Path)):
+            return self.send(c.Image(**self._with_serial(
+                path=None if source is None else str(Path(source).resolve()))))
+        import tempfile
+
+        import numpy as np
+        with tempfile.TemporaryDirectory(prefix="u3v-sim-image-") as directory:   # 0700
+            path = Path(directory) / "image.npy"
+            np.save(path, np.asarray(source))
+            return self.send(c.Image(**self._with_serial(path=str(path))))
 
     def fault(self, kind: str, *, every: int = 1, probability: float = 1.0, seed: int = 0,
               start_ns: int = 0, end_ns: int | None = None, count: int | None = 1,

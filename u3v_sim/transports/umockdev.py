@@ -146,7 +146,8 @@ class UmockdevDevice:
 
     def __init__(self, testbed: "UmockdevTestbed", device: U3VUsbDevice, busnum: int,
                  port: int, devnum: int, lock: threading.RLock, clock: Callable[[], float],
-                 on_submit: Callable[[], None], direct_memory: bool = True):
+                 on_submit: Callable[[], None], direct_memory: bool = True,
+                 on_client: Callable[[bool, int], None] = lambda attached, clients: None):
         self.testbed = testbed
         self.device = device
         # The root hub port the camera is plugged into keeps its sysfs path across replugs;
@@ -156,6 +157,8 @@ class UmockdevDevice:
         self.clock = clock
         # Called under the lock after each submit: the runner decides whether to wake its loop.
         self.on_submit = on_submit
+        # (Under the lock.) A client opened the node (True) or is gone; how many are left.
+        self.on_client = on_client
         self.direct_memory = direct_memory
         self.clients: dict[object, _Client] = {}
         self.claims = usbfs.Claims(d.INTERFACE_ENDPOINTS)
@@ -249,6 +252,7 @@ class UmockdevDevice:
             state = self.clients.get(client)
             if state is None:
                 state = self.clients[client] = _Client()
+                self.on_client(True, len(self.clients))
             try:
                 if request in (usbfs.REAPURB, usbfs.REAPURBNDELAY):
                     # devio.c usbdev_do_ioctl: reaping is allowed after a disconnect
@@ -666,6 +670,7 @@ class UmockdevDevice:
         state = self.clients.pop(client, None)
         if state is None:
             return
+        self.on_client(False, len(self.clients))
         if state.watch is not None:
             state.watch.close()
         for urb in state.urbs.values():
