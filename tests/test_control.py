@@ -166,7 +166,8 @@ def test_line_and_snapshot_are_refused_on_an_unplugged_camera(daemon, tmp_path):
         assert ask(daemon, command="snapshot")["error"].startswith(refused)
         for args in (["line", "Line3", "1"], ["snapshot", "-o", str(tmp_path / "s.png")]):
             result = daemon.run([sys.executable, "-m", "u3v_sim", *args], check=False)
-            assert result.returncode == 1 and refused in result.stderr, result
+            # (exit status 4: unavailable, harness/results.py and cli.EXIT_CODES)
+            assert result.returncode == 4 and f"[unavailable] {refused}" in result.stderr, result
             assert "Traceback" not in result.stderr
         assert not (tmp_path / "s.png").exists()
     finally:

@@ -53,6 +53,30 @@ def test_faults_are_listed_cleared_and_observed():
         fl.Fault("busy", params={"delay_ms": 1.0})
 
 
+@pytest.mark.parametrize("fault, says", [
+    (dict(kind="pending_ack_storm", params={"pendings": 1e6}), "pendings = 1e\\+06: a whole"),
+    (dict(kind="pending_ack_storm", params={"pendings": 2.5}), "a whole number from 1 to 100"),
+    (dict(kind="status", params={"status": 0}), "status = 0: a whole number from 1 to 65535"),
+    (dict(kind="slow_link", params={"rate_mb_s": 0}), "rate_mb_s = 0: a number from 0.001"),
+    (dict(kind="truncated_payload", params={"fraction": -3}), "fraction = -3"),
+    (dict(kind="late_ack", params={"delay_ms": -100}), "delay_ms = -100"),
+    (dict(kind="disconnect", params={"replug_ms": -1}), "replug_ms = -1"),
+    (dict(kind="busy", start_ns=10, end_ns=5), "window 10..5 ns"),
+    (dict(kind="busy", probability=0.0), "probability = 0"),
+    (dict(kind="busy", every=0), "every and count must be at least 1"),
+])
+def test_fault_settings_out_of_range_are_refused(fault, says):
+    with pytest.raises(ValueError, match=says):
+        fl.Fault(**fault)
+
+
+def test_a_fault_whose_window_has_passed_leaves_the_plan():
+    plan = fl.FaultPlan(lambda o: None)
+    plan.add(fl.Fault("busy", count=None, end_ns=1000))
+    assert plan.fire(fl.CONTROL, 500) and plan.listed()
+    assert plan.fire(fl.CONTROL, 1000) == [] and plan.listed() == []
+
+
 def one_frame(camera, host, node_map, fault: fl.Fault | None = None, width=64, height=8):
     node_map.Width.value, node_map.Height.value = width, height
     node_map.TriggerMode.value = "On"

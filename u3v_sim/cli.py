@@ -161,13 +161,27 @@ def _harness(serial: str | None = None):
     return Harness(serial=serial)
 
 
+# Exit status of a command the daemon did not carry out, by result code (a script tells a
+# refused write from an unplugged camera without reading the message).
+EXIT_CODES = {"no_daemon": 1, "invalid_argument": 2, "refused": 3, "unavailable": 4,
+              "busy": 5, "no_such_camera": 6, "internal_error": 7}
+
+
+class HarnessRefusal(click.ClickException):
+    def __init__(self, code: str, message: str, status: str | None):
+        shown = f"{code} {status}" if status else code
+        super().__init__(f"[{shown}] {message}")
+        self.exit_code = EXIT_CODES.get(code, 1)
+
+
 def _call(method, *args, **kwargs):
-    """A harness call; its refusal as one line on stderr and exit status 1."""
+    """A harness call; its refusal as one line on stderr, ``Error: [code STATUS] why``, and
+    the exit status of its code (EXIT_CODES)."""
     from .harness import HarnessError
     try:
         return method(*args, **kwargs)
     except HarnessError as error:
-        raise click.ClickException(error.message) from None
+        raise HarnessRefusal(error.code, error.message, error.status) from None
 
 
 @main.command()
@@ -356,6 +370,8 @@ def fault_add(kind: str, every: int, probability: float, seed: int, count: int,
               until_cleared: bool, start_ns: int, end_ns: int | None, params: dict,
               serial: str | None) -> None:
     """Inject a fault of KIND (see `u3v-sim fault kinds`); prints its id."""
+    if until_cleared and count != 1:
+        raise click.UsageError("give --count N or --until-cleared, not both")
     click.echo(_call(_harness(serial).fault, kind, every=every, probability=probability,
                      seed=seed, start_ns=start_ns, end_ns=end_ns,
                      count=None if until_cleared else count, **params))
@@ -383,7 +399,8 @@ def fault_kinds() -> None:
     """What each kind of fault does and its parameters (with defaults)."""
     from .faults import KINDS
     for name, kind in KINDS.items():
-        params = ", ".join(f"{p}={v:g}" for p, v in kind.params.items())
+        params = ", ".join(f"{p}={v.default:g} ({v.minimum:g}..{v.maximum:g})"
+                           for p, v in kind.params.items())
         click.echo(f"{name:18} [{kind.where}] {kind.does}" + (f" ({params})" if params else ""))
 
 

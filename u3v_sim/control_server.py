@@ -109,13 +109,13 @@ class ControlServer:
                       writer: asyncio.StreamWriter) -> None:
         """Send each item as it comes until the client closes (or sends anything more)."""
         left = asyncio.ensure_future(reader.read(1))
+        item: asyncio.Future | None = None
         try:
             while True:
                 item = asyncio.ensure_future(anext(items))
                 done, _ = await asyncio.wait({item, left},
                                              return_when=asyncio.FIRST_COMPLETED)
                 if left in done:
-                    item.cancel()
                     return
                 try:
                     await self._send(writer, item.result())
@@ -123,6 +123,14 @@ class ControlServer:
                     return
         finally:
             left.cancel()
+            if item is not None and not item.done():
+                # The generator is suspended in that anext: it must have ended before it can
+                # be closed (else "aclose(): asynchronous generator is already running").
+                item.cancel()
+                try:
+                    await item
+                except (asyncio.CancelledError, StopAsyncIteration):
+                    pass
             await items.aclose()
 
     async def _serve(self, reader: asyncio.StreamReader,

@@ -26,10 +26,30 @@ STREAM, CONTROL, DEVICE = "stream", "control", "device"
 
 
 @dataclass(frozen=True)
+class Param:
+    """A fault parameter: its default and the range it takes (integer: whole numbers only)."""
+    default: float
+    minimum: float
+    maximum: float
+    integer: bool = False
+
+    def check(self, name: str, value: float) -> None:
+        if not self.minimum <= value <= self.maximum or (self.integer and value != int(value)):
+            kind = "a whole number" if self.integer else "a number"
+            raise ValueError(f"{name} = {value:g}: {kind} from {self.minimum:g} to "
+                             f"{self.maximum:g}")
+
+
+@dataclass(frozen=True)
 class FaultKind:
     where: str                    # whose opportunity it fires on: stream, control, device
     does: str                     # what the host sees (for docs, `fault list` and errors)
-    params: dict[str, float]      # parameter name -> default
+    params: dict[str, Param]
+
+
+# Delays up to a minute, storms up to 100 PENDING_ACKs: a harness scripting a fault gets an
+# error for a value that would only exhaust the daemon (a million acks) or mean nothing.
+_DELAY_MS = Param(100.0, 0.0, 60_000.0)
 
 
 KINDS: dict[str, FaultKind] = {
@@ -39,30 +59,34 @@ KINDS: dict[str, FaultKind] = {
         STREAM, "the frame never leaves the camera: the host sees a block-id gap", {}),
     "truncated_payload": FaultKind(
         STREAM, "the payload stops after `fraction` of it; the trailer gives the short valid "
-                "size and DATA_OVERRUN", {"fraction": 0.5}),
+                "size and DATA_OVERRUN", {"fraction": Param(0.5, 0.0, 1.0)}),
     "delayed_trailer": FaultKind(
-        STREAM, "the frame's trailer leaves `delay_ms` late", {"delay_ms": 100.0}),
+        STREAM, "the frame's trailer leaves `delay_ms` late", {"delay_ms": _DELAY_MS}),
     "slow_link": FaultKind(
         STREAM, "the frame's payload goes out at `rate_mb_s` (MB/s) instead of the readout's "
-                "pace", {"rate_mb_s": 10.0}),
+                "pace", {"rate_mb_s": Param(10.0, 0.001, 10_000.0)}),
     "stream_stall": FaultKind(
         STREAM, "the stream endpoint halts: every stream transfer, the waiting ones too, fails "
                 "with EPIPE until the host clears the halt", {}),
     "busy": FaultKind(CONTROL, "the command is answered GenCP BUSY and not carried out", {}),
     "status": FaultKind(
         CONTROL, "a command on `address` (every address: -1) is answered with GenCP status "
-                 "`status` and not carried out", {"status": 0x8FFF, "address": -1}),
+                 "`status` and not carried out",
+        {"status": Param(0x8FFF, 1, 0xFFFF, integer=True),
+         "address": Param(-1, -1, 2**64 - 1, integer=True)}),
     "delayed_ack": FaultKind(CONTROL, "the command's ack comes `delay_ms` late",
-                             {"delay_ms": 100.0}),
+                             {"delay_ms": _DELAY_MS}),
     "pending_ack_storm": FaultKind(
         CONTROL, "`pendings` PENDING_ACKs (each announcing `timeout_ms`) before the real ack",
-        {"pendings": 5, "timeout_ms": 50.0}),
+        {"pendings": Param(5, 1, 100, integer=True),
+         "timeout_ms": Param(50.0, 1.0, 60_000.0)}),
     "late_ack": FaultKind(
         CONTROL, "the ack comes `delay_ms` late without a PENDING_ACK, beyond the device's "
-                 "maximum response time: the host times out and retries", {"delay_ms": 600.0}),
+                 "maximum response time: the host times out and retries",
+        {"delay_ms": Param(600.0, 0.0, 60_000.0)}),
     "disconnect": FaultKind(
         DEVICE, "the cable drops (mid-stream if streaming); it is back after `replug_ms` "
-                "(0: stays out until replugged)", {"replug_ms": 1000.0}),
+                "(0: stays out until replugged)", {"replug_ms": Param(1000.0, 0.0, 3_600_000.0)}),
 }
 
 
@@ -79,15 +103,26 @@ class Fault:
     params: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """ValueError naming the kind, the parameter or the setting that is wrong."""
         if self.kind not in KINDS:
             raise ValueError(f"no fault kind {self.kind!r} (kinds: {', '.join(KINDS)})")
-        unknown = set(self.params) - set(KINDS[self.kind].params)
+        takes = KINDS[self.kind].params
+        unknown = set(self.params) - set(takes)
         if unknown:
             raise ValueError(f"{self.kind} takes no {', '.join(sorted(unknown))} (it takes: "
-                             f"{', '.join(KINDS[self.kind].params) or 'nothing'})")
+                             f"{', '.join(takes) or 'nothing'})")
+        for name, value in self.params.items():
+            takes[name].check(name, value)
+        if self.every < 1 or (self.count is not None and self.count < 1):
+            raise ValueError("every and count must be at least 1 (count None: until cleared)")
+        if not 0.0 < self.probability <= 1.0:
+            raise ValueError(f"probability = {self.probability:g}: from 0 (excluded) to 1")
+        if self.start_ns < 0 or (self.end_ns is not None and self.end_ns <= self.start_ns):
+            raise ValueError(f"window {self.start_ns}..{self.end_ns} ns: start_ns must be 0 or "
+                             f"more and end_ns after it")
 
     def param(self, name: str) -> float:
-        return self.params.get(name, KINDS[self.kind].params[name])
+        return self.params.get(name, KINDS[self.kind].params[name].default)
 
 
 @dataclass(frozen=True)
@@ -172,6 +207,11 @@ class FaultPlan:
             return []
         fired = []
         for active in list(candidates):
+            end = active.fault.end_ns
+            if end is not None and now_ns >= end:   # its window has passed: it is done
+                del self._active[active.id]
+                self._index()
+                continue
             if not accept(active.fault) or not active.fires(now_ns):
                 continue
             fired.append(active.fault)

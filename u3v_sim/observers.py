@@ -38,6 +38,13 @@ class Subscriber:
 
     async def items(self) -> AsyncIterator[dict]:
         while True:
+            if self._queue.empty() and self.dropped:
+                # (the subscriber has caught up: it hears of its loss now, not only when
+                # the next observation comes)
+                notice = {"event": "subscriber_overflow", "count": self.dropped}
+                self.dropped = 0
+                yield notice
+                continue
             yield await self._queue.get()
 
 

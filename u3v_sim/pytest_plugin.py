@@ -151,17 +151,39 @@ def u3v_daemon(pytestconfig: pytest.Config):
 
 @pytest.fixture
 def u3v_camera(u3v_daemon: DaemonProcess):
-    """The first camera's harness; the camera is put back after the test."""
+    """The first camera's harness; every camera is put back after the test."""
     camera = u3v_daemon.harness(u3v_daemon.serials[0])
     yield camera
-    restore(camera)
+    for serial in u3v_daemon.serials:
+        restore(u3v_daemon.harness(serial))
 
 
-def restore(camera: Harness) -> None:
-    """Acquisition stopped, faults cleared, inputs low, the synthetic scene, Default loaded."""
-    if not camera.status()["cameras"][0]["plugged"]:
-        camera.replug()
+def restore(camera: Harness, back_within_s: float = 5.0) -> None:
+    """Plugged in and powered (a DeviceReset's re-enumeration waited out, a pulled cable put
+    back), no faults, ambient temperature, acquisition stopped, inputs low, the synthetic
+    scene, the Default user set loaded and chosen for start-up."""
+    _wait_plugged(camera, back_within_s)
+    try:
+        _put_back(camera)
+    except HarnessError as error:
+        if error.code != "unavailable":
+            raise
+        _wait_plugged(camera, back_within_s)   # a reset's re-enumeration began meanwhile
+        _put_back(camera)
+
+
+def _wait_plugged(camera: Harness, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not _plugged(camera):
+        if time.monotonic() > deadline:   # not coming back by itself: the cable was pulled
+            camera.replug()
+            return
+        time.sleep(0.05)
+
+
+def _put_back(camera: Harness) -> None:
     camera.clear_faults()
+    camera.temperature(0)
     camera.execute("AcquisitionStop")
     for line in ("Line1", "Line3", "Line4"):
         try:
@@ -169,5 +191,12 @@ def restore(camera: Harness) -> None:
         except HarnessError:
             pass   # an output now: the Default user set makes it an input again
     camera.image(None)
+    camera.set("UserSetDefault", "Default")
     camera.set("UserSetSelector", "Default")
     camera.execute("UserSetLoad")
+
+
+def _plugged(camera: Harness) -> bool:
+    cameras = camera.status()["cameras"]
+    mine = next((c for c in cameras if c["serial"] == camera.serial), cameras[0])
+    return mine["plugged"]

@@ -110,3 +110,18 @@ def test_settings_apply_in_order_and_a_later_one_may_not_undo_an_earlier(camera)
     assert other.store.get("LineInverter", "Line1") is True
     assert other.store.get("LineInverter", "Line3") is False
     assert other.store.get("LineMode", "Line3") == "Output"
+
+
+@pytest.mark.parametrize("name, value, status", [
+    ("DeviceTemperature", 3, "WRITE_PROTECT"),          # read-only, as a register write
+    ("Width", -1, "INVALID_PARAMETER"),                 # no register write expresses it
+    ("Width", 10**26, "INVALID_PARAMETER"),
+    ("Width", 2049, "INVALID_PARAMETER"),
+    ("ExposureTime", "nan", "INVALID_PARAMETER"),       # the device's own check
+    ("ExposureTime", "1e400", "INVALID_PARAMETER"),
+    ("DeviceUserID", "\ud800", None),                   # not a text: the request is wrong
+])
+def test_refusals_carry_the_status_a_host_write_would_get(camera, name, value, status):
+    with pytest.raises(FeatureWriteError) as refused:
+        camera.write_feature(name, value, 1.0)
+    assert refused.value.status == status, refused.value

@@ -86,20 +86,22 @@ def test_features_by_name_through_the_camera_as_a_host_write(daemon):
     assert harness.set("LineDebouncerTime", 10.0, selector="Line3") == 10.0
     assert harness.get("LineDebouncerTime", selector="Line3") == 10.0
     assert harness.get("LineSelector") == selector
-    for bad, code in ((("Widht", 1), "invalid_argument"), (("SensorWidth", 1), "invalid_argument"),
+    for bad, code in ((("Widht", 1), "invalid_argument"), (("SensorWidth", 1), "refused"),
                       (("TriggerMode", "Maybe"), "invalid_argument")):
         try:
             harness.set(*bad)
         except HarnessError as refused:
             assert refused.code == code, refused
+        else:
+            raise AssertionError(f"{bad} was taken")
     cli = [sys.executable, "-m", "u3v_sim"]
     assert daemon.run([*cli, "feature", "set", "Width", "1024"]).stdout == "1024\n"
     assert daemon.run([*cli, "feature", "get", "Width"]).stdout == "1024\n"
     refused = daemon.run([*cli, "feature", "set", "Width", "9"], check=False)
-    assert refused.returncode == 1 and "INVALID_PARAMETER" in refused.stderr, refused
+    assert refused.returncode == 3 and "[refused INVALID_PARAMETER]" in refused.stderr, refused
     assert "Traceback" not in refused.stderr
     assert daemon.run([*cli, "feature", "get", "Widht"], check=False).stderr.strip() == \
-        "Error: Widht: the camera has no such feature (did you mean Width?)"
+        "Error: [invalid_argument] Widht: the camera has no such feature (did you mean Width?)"
     harness.set("Width", 4096)
 
 

@@ -59,7 +59,8 @@ class FeatureWriteError(ValueError):
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
-_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+                         r"|[+-]?(nan|inf|infinity)", re.IGNORECASE)
 
 
 def _coerce(f: Feature, value: object, shown: str) -> object:
@@ -91,6 +92,10 @@ def _coerce(f: Feature, value: object, shown: str) -> object:
         return value
     if not isinstance(value, str) or "\0" in value:
         refuse("give a text without NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate (JSON "\ud800"): no register holds it
+        refuse("give a text that is valid Unicode (UTF-8)")
     return value
 
 
@@ -299,19 +304,21 @@ class Camera:
             raise FeatureWriteError(f"{shown}: {name} is a command, not a setting")
         register = self.layout.value_register(name)
         if f.access == "RO" or f.data_port is not None or register is None:
-            raise FeatureWriteError(f"{shown}: {name} is read-only")
+            # (a host writing its register gets WRITE_PROTECT)
+            raise FeatureWriteError(f"{shown}: {name} is read-only", "WRITE_PROTECT")
         coerced = _coerce(f, value, shown)
         if f.kind == INTEGER:  # encode() would wrap a number the register cannot hold
             bits = register.length * 8
             lowest, top = (-(1 << bits - 1), 1 << bits - 1) if register.signed else (0, 1 << bits)
-            if not lowest <= coerced < top:
-                raise FeatureWriteError(f"{shown}: outside {name}'s range "
-                                        f"{self.store.bound(name, 'min')}.."
-                                        f"{self.store.bound(name, 'max')}")
+            if not lowest <= coerced < top:   # (no register write expresses it: refused as
+                raise FeatureWriteError(          # the device refuses a value out of range)
+                    f"{shown}: outside {name}'s range {self.store.bound(name, 'min')}.."
+                    f"{self.store.bound(name, 'max')}", "INVALID_PARAMETER")
         try:
             data = encode(register, f, coerced)
         except (struct.error, OverflowError):  # a float beyond a 4-byte register
-            raise FeatureWriteError(f"{shown}: outside {name}'s register") from None
+            raise FeatureWriteError(f"{shown}: outside {name}'s register",
+                                    "INVALID_PARAMETER") from None
         if f.kind == STRING and len(coerced.encode()) > register.length:
             raise FeatureWriteError(f"{shown}: longer than {register.length} bytes (UTF-8)")
         try:

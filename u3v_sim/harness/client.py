@@ -89,8 +89,14 @@ class Harness:
                                reply.get("status"))
         return reply
 
-    def _with_serial(self, **fields) -> dict:
-        return {"serial": self.serial, **fields}
+    def _command(self, command_type, **fields) -> c.Command:
+        """The typed command (this harness's camera); HarnessError(invalid_argument) with one
+        line naming the field if the values are not what it takes."""
+        from .results import CommandError
+        try:
+            return c.build(command_type, serial=self.serial, **fields)
+        except CommandError as error:
+            raise HarnessError(error.code.value, error.message) from None
 
     # -- commands ------------------------------------------------------------------------
 
@@ -99,41 +105,41 @@ class Harness:
 
     def drive_line(self, line: str, level: bool | None = None,
                    voltage: float | None = None) -> dict:
-        return self.send(c.Line(**self._with_serial(line=line, level=level, voltage=voltage)))
+        return self.send(self._command(c.Line, line=line, level=level, voltage=voltage))
 
     def pulse(self, line: str, width_us: float, period_us: float, count: int = 1,
               delay_us: float = 0, level: bool = True) -> dict:
-        return self.send(c.Pulse(**self._with_serial(
-            line=line, width_us=width_us, period_us=period_us, count=count,
-            delay_us=delay_us, level=level)))
+        return self.send(self._command(c.Pulse, line=line, width_us=width_us,
+                                       period_us=period_us, count=count, delay_us=delay_us,
+                                       level=level))
 
     def get(self, name: str, selector: str | int | None = None):
-        return self.send(c.FeatureGet(**self._with_serial(name=name, selector=selector)))["value"]
+        return self.send(self._command(c.FeatureGet, name=name, selector=selector))["value"]
 
     def set(self, name: str, value, selector: str | int | None = None):
         """Write a feature as the host would (checked as a GenCP write); the value it holds."""
-        return self.send(c.FeatureSet(**self._with_serial(name=name, value=value,
-                                                          selector=selector)))["value"]
+        return self.send(self._command(c.FeatureSet, name=name, value=value,
+                                       selector=selector))["value"]
 
     def execute(self, name: str, selector: str | int | None = None) -> dict:
-        return self.send(c.Execute(**self._with_serial(name=name, selector=selector)))
+        return self.send(self._command(c.Execute, name=name, selector=selector))
 
     def trigger(self, selector: str = "FrameStart") -> dict:
         """TriggerSoftware for ``selector`` (the camera must be set to take it)."""
         return self.execute("TriggerSoftware", selector)
 
     def unplug(self) -> dict:
-        return self.send(c.Plug(**self._with_serial(command="unplug")))
+        return self.send(self._command(c.Plug, command="unplug"))
 
     def replug(self) -> dict:
-        return self.send(c.Plug(**self._with_serial(command="replug")))
+        return self.send(self._command(c.Plug, command="replug"))
 
     def reset(self) -> dict:
-        return self.send(c.Reset(**self._with_serial()))
+        return self.send(self._command(c.Reset))
 
     def temperature(self, ambient_offset: float) -> str:
-        return self.send(c.Temperature(**self._with_serial(
-            ambient_offset=ambient_offset)))["temperature_state"]
+        return self.send(self._command(c.Temperature, ambient_offset=ambient_offset)
+                         )["temperature_state"]
 
     def image(self, source) -> dict:
         """Show the camera an image from its next frame on: a file or a folder of them (a
@@ -141,32 +147,32 @@ class Harness:
         synthetic scene again. The daemon reads the file; an array is handed over in a
         private temporary file, gone once the daemon has loaded it."""
         if source is None or isinstance(source, (str, Path)):
-            return self.send(c.Image(**self._with_serial(
-                path=None if source is None else str(Path(source).resolve()))))
+            path = None if source is None else str(Path(source).resolve())
+            return self.send(self._command(c.Image, path=path))
         import tempfile
 
         import numpy as np
         with tempfile.TemporaryDirectory(prefix="u3v-sim-image-") as directory:   # 0700
             path = Path(directory) / "image.npy"
             np.save(path, np.asarray(source))
-            return self.send(c.Image(**self._with_serial(path=str(path))))
+            return self.send(self._command(c.Image, path=str(path)))
 
     def fault(self, kind: str, *, every: int = 1, probability: float = 1.0, seed: int = 0,
               start_ns: int = 0, end_ns: int | None = None, count: int | None = 1,
               **params: float) -> int:
         """Inject a fault (``u3v_sim.faults.KINDS``); its id. ``count=None``: until cleared."""
-        return self.send(c.FaultAdd(**self._with_serial(
-            kind=kind, every=every, probability=probability, seed=seed, start_ns=start_ns,
-            end_ns=end_ns, count=count, params=params)))["id"]
+        return self.send(self._command(
+            c.FaultAdd, kind=kind, every=every, probability=probability, seed=seed,
+            start_ns=start_ns, end_ns=end_ns, count=count, params=params))["id"]
 
     def faults(self) -> list[dict]:
-        return self.send(c.FaultList(**self._with_serial()))["faults"]
+        return self.send(self._command(c.FaultList))["faults"]
 
     def clear_faults(self, fault_id: int | None = None) -> int:
-        return self.send(c.FaultClear(**self._with_serial(id=fault_id)))["cleared"]
+        return self.send(self._command(c.FaultClear, id=fault_id))["cleared"]
 
     def snapshot(self) -> bytes:
-        reply = self.send(c.Snapshot(**self._with_serial()))
+        reply = self.send(self._command(c.Snapshot))
         try:
             return base64.b64decode(reply["png"], validate=True)
         except (KeyError, TypeError, binascii.Error):
@@ -181,8 +187,7 @@ class Harness:
         sock = self._connect()
         sock.settimeout(None)
         try:
-            sock.sendall(json.dumps(c.Subscribe(**self._with_serial()).request()).encode()
-                         + b"\n")
+            sock.sendall(json.dumps(self._command(c.Subscribe).request()).encode() + b"\n")
             lines = sock.makefile("rb")
             first = json.loads(lines.readline() or b"{}")
             if first.get("code") != ResultCode.OK.value:

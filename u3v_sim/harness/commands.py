@@ -42,7 +42,7 @@ from .results import CommandError, ResultCode
 
 __all__ = ["Command", "Execute", "FaultAdd", "FaultClear", "FaultList", "FeatureGet",
            "FeatureSet", "Image", "Line", "Plug", "Pulse", "Reset", "Snapshot", "Status",
-           "Subscribe", "Temperature", "parse"]
+           "Subscribe", "Temperature", "build", "parse"]
 
 
 class _Command(BaseModel):
@@ -258,13 +258,25 @@ def parse(request: dict) -> Command:
                            f"{command}: {_describe(error)}") from None
 
 
-def _describe(error: ValidationError) -> str:
+def build(command_type: type[Command], **fields) -> Command:
+    """A command from Python values (the Python API's way in); CommandError(invalid_argument,
+    one line naming the field) if they are not what it takes."""
+    try:
+        return command_type(**fields)
+    except ValidationError as error:
+        name = command_type.model_fields["command"].default or fields.get("command")
+        raise CommandError(ResultCode.INVALID_ARGUMENT,
+                           f"{name}: {_describe(error, tagged=False)}") from None
+
+
+def _describe(error: ValidationError, tagged: bool = True) -> str:
     """pydantic's errors as one line, one part per field: ``level = '0': must be ...``."""
     parts: dict[str, tuple[str, list[str]]] = {}
+    first = 1 if tagged else 0
     for item in error.errors():
-        # the location starts with the union's tag (the command), then the field, then for a
-        # union field the member that failed (pydantic's, not the user's)
-        location = [str(p) for p in item["loc"][1:2]]
+        # the location starts with the union's tag (the command) when validated as the union,
+        # then the field, then for a union field the member that failed (pydantic's)
+        location = [str(p) for p in item["loc"][first:first + 1]]
         field = location[0] if location else ""
         if item["type"] == "value_error":
             why = item["msg"].removeprefix("Value error, ")
