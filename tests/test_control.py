@@ -189,3 +189,25 @@ def test_daemon_json_never_names_a_node_the_camera_left(daemon):
     assert [c["serial"] for c in info["cameras"]] == ["40012345"]
     for entry in info["cameras"]:
         assert entry.get("devnode", current["devnode"]) == current["devnode"], (entry, current)
+
+
+def test_open_subscriptions_never_leave_commands_busy(daemon):
+    """Subscriptions have a bound of their own (32): the 33rd is told so, and commands are
+    answered all the while."""
+    socks = []
+    try:
+        for _ in range(32):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(10)
+            sock.connect(daemon.info["socket"])
+            sock.sendall(b'{"command": "subscribe"}\n')
+            assert json.loads(sock.makefile("rb").readline())["code"] == "ok"
+            socks.append(sock)
+        assert ask(daemon, command="subscribe") == {
+            "code": "busy", "error": "busy: 32 subscriptions are open"}
+        assert ask(daemon, command="status")["code"] == "ok"
+    finally:
+        for sock in socks:
+            sock.close()
+    time.sleep(0.5)
+    assert ask(daemon, command="status")["observers"]["subscribers"] == 0

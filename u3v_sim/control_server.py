@@ -52,12 +52,17 @@ class ControlServer:
 
     def __init__(self, dispatch: Callable[[dict], Awaitable[dict | AsyncIterator[dict]]], *,
                  max_connections: int = 64, request_timeout_s: float = 5.0,
-                 reply_timeout_s: float = 30.0, max_request_bytes: int = 64 * 1024):
+                 reply_timeout_s: float = 30.0, max_request_bytes: int = 64 * 1024,
+                 max_streams: int = 32):
         self.dispatch = dispatch
         self.max_connections = max_connections
         self.request_timeout_s = request_timeout_s
         self.reply_timeout_s = reply_timeout_s
         self.max_request_bytes = max_request_bytes
+        # Subscriptions stay open: they have a bound of their own and do not count against
+        # max_connections, so open subscriptions never leave commands answered "busy".
+        self.max_streams = max_streams
+        self.streams = 0
         self.allowed_uids = {os.geteuid(), 0}
         self.active = 0
         self.stats = dict.fromkeys(("served", "refused_peer", "busy", "timed_out",
@@ -80,7 +85,19 @@ class ControlServer:
         try:
             reply = await self._serve(reader, writer)
             if isinstance(reply, AsyncIterator):
-                await self._stream(reply, reader, writer)
+                if self.streams >= self.max_streams:
+                    self.stats["busy"] += 1
+                    await reply.aclose()
+                    await self._send(writer, {"code": "busy", "error": (
+                        f"busy: {self.max_streams} subscriptions are open")})
+                else:
+                    self.streams += 1
+                    self.active -= 1
+                    try:
+                        await self._stream(reply, reader, writer)
+                    finally:
+                        self.active += 1
+                        self.streams -= 1
             elif reply is not None:
                 await self._send(writer, reply)
         except TimeoutError:

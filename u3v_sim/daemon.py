@@ -249,25 +249,30 @@ class Daemon:
 
     # -- hot-plug ----------------------------------------------------------------------------
 
-    def unplug(self, service: CameraService) -> None:
-        """The cable is pulled: the camera loses power (it is powered from the USB port)."""
+    def unplug(self, service: CameraService, power: bool = True) -> None:
+        """The cable is pulled: the camera loses power (it is powered from the USB port).
+        ``power=False``: the device only leaves the bus (a DeviceReset's re-enumeration)."""
         if service.port.syspath is None:
             return
         service.port.unplug()
-        with service.lock:
-            service.camera.power_off(self.clock())
-            service.camera.emit(PlugChanged(service.camera.timestamp_ns(), False))
+        if power:
+            with service.lock:
+                service.camera.power_off(self.clock())
+                service.camera.emit(PlugChanged(service.camera.timestamp_ns(), False))
         service.wake.set()
         if service.port.open_clients:
             service.old_ports.append(service.port)
 
-    def replug(self, service: CameraService) -> None:
+    def replug(self, service: CameraService, power: bool = True) -> None:
         """Plugged in (again): the camera boots as after power-on and enumerates with a new
-        device number."""
-        self.unplug(service)
+        device number. ``power=False``: it only enumerates again (it booted already: a
+        DeviceReset)."""
+        self.unplug(service, power)
+        if power:
+            with service.lock:
+                service.camera.emit(PlugChanged(0, True))
+                service.camera.power_up(self.clock(), cause="replug")
         with service.lock:
-            service.camera.emit(PlugChanged(0, True))
-            service.camera.power_up(self.clock(), cause="replug")
             service.loop_deadline = float("-inf")  # the loop must look at the new state
         service.port = self._new_port(service)
         service.port.plug()
@@ -300,9 +305,9 @@ class Daemon:
     def _schedule_replug(self, service: CameraService) -> None:
         """DeviceReset (any thread): the camera has acknowledged; it leaves the bus once the
         host has had the ack, and comes back, as a real one does."""
-        def later() -> None:
-            self.unplug(service)
-            self.loop.call_later(REPLUG_DELAY_S, self.replug, service)
+        def later() -> None:   # (it booted at the reset already: no second power cycle)
+            self.unplug(service, power=False)
+            self.loop.call_later(REPLUG_DELAY_S, self.replug, service, False)
         self.loop.call_soon_threadsafe(self.loop.call_later, RESET_LEAVE_S, later)
 
     # -- running -----------------------------------------------------------------------------

@@ -125,3 +125,22 @@ def test_an_overflow_is_counted_and_reported_in_order():
     assert queue.next_event() == ob.ObservationsLost(10, 3)
     assert queue.next_event() == ob.Rebooted(10, "power_up")
     assert queue.next_event() is None and queue.lost_total == 3
+
+
+def test_a_pulse_train_goes_on_through_a_device_reset(rig):
+    """The train is the outside world: a reset mid-pulse leaves the line where the train has
+    it, and the train's later edges come at their times."""
+    camera, host, node_map = rig
+    camera.pulse_train("Line3", 1.0, width_s=0.05, period_s=0.1, count=5)
+    camera.advance(1.22)                          # inside the third pulse
+    host.clock.now = 1.22
+    node_map.DeviceReset.execute()
+    assert camera.lines.status("Line3") is True
+    drain(camera)
+    camera.advance(2.0)
+    edges = [(o.level, o.timestamp_ns) for o in drain(camera)
+             if isinstance(o, ob.LineEdge) and o.line == "Line3"]
+    # the device clock restarted at the reset (t = 1.22 s): its edges from there
+    assert edges == [(False, 30_000_000), (True, 80_000_000), (False, 130_000_000),
+                     (True, 180_000_000), (False, 230_000_000)]
+    assert camera.lines.status("Line3") is False

@@ -187,3 +187,31 @@ def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
     assert status["temperature_state"] == "Ok" and 40 < status["temperature_c"] < 60
     assert set(status["stream"]) >= {"frames_sent", "transfers", "overflows"}
     assert status["frames_failed"] == status["stream"]["frames_aborted"]
+
+
+def test_a_device_reset_is_one_reboot_and_no_cable_change(daemon):
+    """DeviceReset: the camera boots once and enumerates again; the cable never moved."""
+    harness = daemon.harness()
+    seen: list[dict] = []
+    back = threading.Event()
+
+    def follow() -> None:
+        for item in harness.subscribe():
+            seen.append(item)
+            if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
+                back.set()
+                return
+
+    threading.Thread(target=follow, daemon=True).start()
+    time.sleep(0.3)
+    before = daemon.status()[0]["devnode"]
+    harness.reset()
+    deadline = time.monotonic() + 10
+    while daemon.status()[0]["devnode"] == before or not daemon.status()[0]["plugged"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    harness.set("DeviceUserID", "")   # (ends the follower)
+    assert back.wait(5)
+    kinds = [o["event"] for o in seen]
+    assert kinds.count("rebooted") == 1 and "plug" not in kinds, kinds
+    assert [o["cause"] for o in seen if o["event"] == "rebooted"] == ["device_reset"]

@@ -48,11 +48,26 @@ class LineError(ValueError):
 
 
 @dataclass(frozen=True)
+class PulseTrain:
+    """A pulse train the outside world drives on a line (scheduler times, seconds)."""
+    start: float
+    width_s: float
+    period_s: float
+    count: int
+    level: bool
+
+    def edge_time(self, i: int, rising: bool) -> float:
+        return self.start + i * self.period_s + (0.0 if rising else self.width_s)
+
+
+@dataclass(frozen=True)
 class ExternalDrive:
     """What the outside world applies to the inputs: a logic level per line (None: an
-    undefined voltage, the line chatters) and the inputs an overvoltage damaged."""
+    undefined voltage, the line chatters), the pulse trains still running, and the inputs an
+    overvoltage damaged."""
     levels: dict[str, bool | None]
     damaged: frozenset[str]
+    trains: dict[str, PulseTrain]
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class Lines:
         self._chatter: dict[str, Timer] = {}
         self._pulse_hold: dict[str, Timer] = {}
         self._train: dict[str, Timer] = {}     # the next edge of a pulse train, by line
+        self._train_specs: dict[str, PulseTrain] = {}
 
     # -- configuration -------------------------------------------------------------------
 
@@ -104,11 +120,12 @@ class Lines:
 
     def external(self) -> ExternalDrive:
         return ExternalDrive({line: None if line in self._chatter else self.raw[line]
-                              for line in LINES}, frozenset(self.damaged))
+                              for line in LINES}, frozenset(self.damaged),
+                             dict(self._train_specs))
 
     def restore_external(self, drive: ExternalDrive) -> None:
         """At boot: the inputs are at the levels applied from outside (no edge: they were
-        there before the camera looked)."""
+        there before the camera looked); a pulse train goes on where it is now."""
         self.damaged = set(drive.damaged)
         for line, logic in drive.levels.items():
             if logic is None:   # chattering on: its next toggle as if it had gone on
@@ -117,6 +134,8 @@ class Lines:
                     lambda held=line: self._chatter_step(held))
             else:
                 self.raw[line] = self.debounced[line] = logic
+        for line, train in drive.trains.items():
+            self._resume_train(line, train)
 
     # -- pulse trains ------------------------------------------------------------------------
 
@@ -131,24 +150,47 @@ class Lines:
         if count < 1 or width_s <= 0 or period_s <= 0 or (count > 1 and width_s >= period_s):
             raise LineError("a pulse train needs count >= 1 and 0 < width < period")
         self._stop_train(line)
+        train = PulseTrain(start, width_s, period_s, count, level)
+        self._train_specs[line] = train
+        self._next_edge(line, train, 0, True)
+        return train.edge_time(count - 1, False)
 
-        def edge(i: int, rising: bool) -> None:
+    def _next_edge(self, line: str, train: PulseTrain, i: int, rising: bool) -> None:
+        def edge() -> None:
             self._train.pop(line, None)
             try:
-                self._drive_now(line, level=level if rising else not level)
-            except LineError:
-                return  # the line became an output meanwhile: the train ends
-            t = start + i * period_s + (width_s if rising else period_s)
+                self._drive_now(line, level=train.level if rising else not train.level)
+            except LineError:   # the line became an output meanwhile: the train ends
+                self._train_specs.pop(line, None)
+                return
             if rising:
-                self._train[line] = self.scheduler.at(t, lambda: edge(i, False))
-            elif i + 1 < count:
-                self._train[line] = self.scheduler.at(t, lambda: edge(i + 1, True))
+                self._next_edge(line, train, i, False)
+            elif i + 1 < train.count:
+                self._next_edge(line, train, i + 1, True)
+            else:
+                self._train_specs.pop(line, None)
+        self._train[line] = self.scheduler.at(train.edge_time(i, rising), edge)
 
-        self._train[line] = self.scheduler.at(start, lambda: edge(0, True))
-        return start + (count - 1) * period_s + width_s
+    def _resume_train(self, line: str, train: PulseTrain) -> None:
+        """The train at the scheduler's time now: the line at its level, the next edge set."""
+        now = self.scheduler.time
+        i = max(0, int((now - train.start) // train.period_s))
+        if i >= train.count or now >= train.edge_time(train.count - 1, False):
+            self.raw[line] = self.debounced[line] = not train.level   # it has ended
+            return
+        active = train.edge_time(i, True) <= now < train.edge_time(i, False)
+        self.raw[line] = self.debounced[line] = train.level if active else not train.level
+        self._train_specs[line] = train
+        if active:
+            self._next_edge(line, train, i, False)
+        elif now < train.edge_time(i, True):
+            self._next_edge(line, train, i, True)
+        else:
+            self._next_edge(line, train, i + 1, True)
 
     def _stop_train(self, line: str) -> None:
         timer = self._train.pop(line, None)
+        self._train_specs.pop(line, None)
         if timer:
             timer.cancel()
 
