@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import runtime
 from .camera.camera import Camera, FeatureWriteError
+from .camera.lines import LineError
 from .camera.realtime import LatenessWatch, RealTimeLimit
 from .camera.user_sets import UserSetError, prepare_state_dir
 from .camera.observations import ClientChanged, PlugChanged
@@ -349,14 +350,24 @@ class Daemon:
                 record = service.camera.stream_channel.take_for_preparation()
                 service.rendering = record is not None
             observed = _drain(service.camera)
-            # A cable fault (faults.py "disconnect") fires at the pacing thread's wake-ups.
+            # Device faults (faults.py: the cable, overheating, a chattering input) fire at
+            # the pacing thread's wake-ups.
             cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())
         if observed:
             self.loop.call_soon_threadsafe(self.observers.publish, service.config.serial,
                                            observed)
         for fault in cable:
-            self.loop.call_soon_threadsafe(self._cable_drop, service,
-                                           fault.param("replug_ms") / 1e3)
+            if fault.kind == "disconnect":
+                self.loop.call_soon_threadsafe(self._cable_drop, service,
+                                               fault.param("replug_ms") / 1e3)
+                continue
+            with service.lock:
+                try:
+                    service.camera.device_fault(fault, self.clock())
+                except LineError as error:   # (the fault still counts as fired: logged)
+                    log.warning("camera %s: fault %s: %s", service.config.serial,
+                                fault.kind, error)
+            service.wake.set()   # (its timers are after this pass's deadline was taken)
         if record is not None:
             service.renderer.submit(self._render, service, record)
         return deadline

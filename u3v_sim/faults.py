@@ -84,6 +84,14 @@ KINDS: dict[str, FaultKind] = {
         CONTROL, "the ack comes `delay_ms` late without a PENDING_ACK, beyond the device's "
                  "maximum response time: the host times out and retries",
         {"delay_ms": Param(600.0, 0.0, 60_000.0)}),
+    "overheat": FaultKind(
+        DEVICE, "the surroundings warm by `ambient_offset_c` °C: TemperatureState goes "
+                "Critical (72 °C) or Error (80 °C), with the CriticalTemperature and "
+                "OverTemperature events", {"ambient_offset_c": Param(40.0, -40.0, 100.0)}),
+    "line_chatter": FaultKind(
+        DEVICE, "input Line`line` (1, 3 or 4) sits at an undefined voltage for `duration_ms`: "
+                "it chatters at random, then rests low",
+        {"line": Param(1, 1, 4, integer=True), "duration_ms": Param(100.0, 1.0, 60_000.0)}),
     "disconnect": FaultKind(
         DEVICE, "the cable drops (mid-stream if streaming); it is back after `replug_ms` "
                 "(0: stays out until replugged)", {"replug_ms": Param(1000.0, 0.0, 3_600_000.0)}),

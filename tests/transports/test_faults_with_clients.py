@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -176,3 +177,40 @@ def test_a_surprise_disconnect_mid_stream_and_the_camera_back(daemon):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert daemon.aravis_grab("--frames", "5", "--seconds", "10")["completed"] == 5
+
+
+def test_device_faults_overheat_and_a_chattering_input(daemon):
+    """The camera overheats (its temperature state and events, as an ace shows them) and an
+    input chatters for a while, then rests low: both seen in the observation stream."""
+    harness = daemon.harness()
+    seen: list[dict] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        for item in harness.subscribe():
+            seen.append(item)
+            if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
+                done.set()
+                return
+
+    threading.Thread(target=follow, daemon=True).start()
+    time.sleep(0.3)
+    harness.set("EventSelector", "OverTemperature")
+    harness.set("EventNotification", "On")
+    harness.fault("overheat", ambient_offset_c=40)
+    harness.fault("line_chatter", line=3, duration_ms=50)
+    deadline = time.monotonic() + 10
+    while harness.faults() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert harness.status()["cameras"][0]["temperature_state"] == "Error"
+    harness.temperature(0)
+    harness.set("EventNotification", "Off")
+    harness.set("DeviceUserID", "")
+    assert done.wait(10)
+    states = [o["state"] for o in seen if o["event"] == "temperature_state"]
+    assert states[:1] == ["Error"] and states[-1] == "Ok", states
+    assert [o["name"] for o in seen if o["event"] == "device_event"] == ["OverTemperature"]
+    line3 = [o for o in seen if o["event"] == "line_edge" and o["line"] == "Line3"]
+    assert len(line3) > 10 and line3[-1]["level"] is False, line3[-3:]
+    assert line3[-1]["timestamp_ns"] - line3[0]["timestamp_ns"] < 60_000_000
