@@ -214,3 +214,18 @@ def test_device_faults_overheat_and_a_chattering_input(daemon):
     line3 = [o for o in seen if o["event"] == "line_edge" and o["line"] == "Line3"]
     assert len(line3) > 10 and line3[-1]["level"] is False, line3[-3:]
     assert line3[-1]["timestamp_ns"] - line3[0]["timestamp_ns"] < 60_000_000
+
+
+@pytest.mark.parametrize("client", ["aravis", "pylon"])
+@pytest.mark.parametrize("kind, params", [("delayed_trailer", {"delay_ms": 300}),
+                                          ("slow_link", {"rate_mb_s": 0.5})])
+def test_late_frames_arrive_whole(daemon, client, kind, params):
+    """A late trailer or a slow link: the frames come later, whole, with no id gap."""
+    report = run_with_fault(daemon, client, "stream", 10, kind, every=3, count=2, **params)
+    if client == "aravis":
+        assert set(aravis_statuses(report)) == {"SUCCESS"}
+        ids = [b["id"] for b in report["buffers"]]
+    else:
+        assert pylon_faults(report) == [], report
+        ids = [r["id"] for r in report["results"]]
+    assert gaps(ids) == [], ids
