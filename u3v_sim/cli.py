@@ -208,7 +208,8 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(reply, indent=2))
         return
     for cam in reply["cameras"]:
-        click.echo(f"{cam['serial']} {cam['devnode']} {'plugged' if cam['plugged'] else 'unplugged'}"
+        click.echo(f"{cam['serial']} {cam['devnode'] or '-'} "
+                   f"{'plugged' if cam['plugged'] else 'unplugged'}"
                    f" clients={cam['clients']} acquiring={cam['acquiring']} "
                    f"fps={cam['fps']} MB/s={cam['mb_per_s']} sent={cam['frames_sent']} "
                    f"dropped={cam['frames_dropped']} overtriggers={cam['overtriggers']} "

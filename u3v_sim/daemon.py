@@ -124,7 +124,9 @@ class CameraService:
             s, a = camera.stream_channel.stats, camera.acquisition.stats
             return CameraTelemetry(
                 serial=self.config.serial, guid=self.usb.identity.guid,
-                devnode=self.port.devnode, plugged=self.port.syspath is not None,
+                # (unplugged: no node; the last one is gone from the bus)
+                devnode=self.port.devnode if self.port.syspath is not None else None,
+                plugged=self.port.syspath is not None,
                 clients=len(self.port.clients), acquiring=camera.acquisition.acquiring,
                 streaming=camera.stream.enabled,
                 fps=round(self.rates.fps, 2), mb_per_s=round(self.rates.mb_per_s, 1),

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 class CameraTelemetry:
     serial: str
     guid: str
-    devnode: str
+    devnode: str | None             # None while unplugged
     plugged: bool
     clients: int
     acquiring: bool
