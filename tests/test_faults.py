@@ -187,3 +187,17 @@ def test_control_faults_as_a_host_reads_them():
     assert channel.receive(read, 0.0) == [] and not channel.accepting
     assert channel.due_acks(0.19) == [] and len(channel.due_acks(0.2)) == 1
     assert channel.accepting
+
+
+def test_an_injected_chatter_ends_on_time_even_across_a_reset(rig):
+    camera, host, node_map = rig
+    camera.device_fault(fl.Fault("line_chatter", params={"line": 4, "duration_ms": 3000}), 1.0)
+    camera.advance(1.5)
+    host.clock.now = 1.5
+    node_map.DeviceReset.execute()
+    drain(camera)
+    camera.advance(4.5)
+    edges = [o for o in drain(camera) if isinstance(o, ob.LineEdge) and o.line == "Line4"]
+    # the device clock restarted at the reset (1.5 s): the chatter ends at 4.0 s, 2.5 s later
+    assert edges and edges[-1].timestamp_ns <= 2_500_000_000 and edges[-1].level is False
+    assert camera.lines.status("Line4") is False

@@ -104,6 +104,8 @@ class CameraService:
     # When the pacing loop next wakes by itself (it sets this under the lock). It belongs to
     # the camera, not to a port: a port made at replug must still wake the loop.
     loop_deadline: float = float("inf")
+    # A DeviceReset was acknowledged: the camera leaves the bus and comes back.
+    reenumerating: bool = False
     # The pacing thread, and its stop signal.
     pacer: threading.Thread | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -126,7 +128,7 @@ class CameraService:
                 serial=self.config.serial, guid=self.usb.identity.guid,
                 # (unplugged: no node; the last one is gone from the bus)
                 devnode=self.port.devnode if self.port.syspath is not None else None,
-                plugged=self.port.syspath is not None,
+                plugged=self.port.syspath is not None, reenumerating=self.reenumerating,
                 clients=len(self.port.clients), acquiring=camera.acquisition.acquiring,
                 streaming=camera.stream.enabled,
                 fps=round(self.rates.fps, 2), mb_per_s=round(self.rates.mb_per_s, 1),
@@ -279,6 +281,7 @@ class Daemon:
             service.loop_deadline = float("-inf")  # the loop must look at the new state
         service.port = self._new_port(service)
         service.port.plug()
+        service.reenumerating = False
         service.wake.set()
         self.prepare(service)
         log.info("camera %s re-enumerated at %s", service.config.serial, service.port.devnode)
@@ -308,6 +311,7 @@ class Daemon:
     def _schedule_replug(self, service: CameraService) -> None:
         """DeviceReset (any thread): the camera has acknowledged; it leaves the bus once the
         host has had the ack, and comes back, as a real one does."""
+        service.reenumerating = True
         def later() -> None:   # (it booted at the reset already: no second power cycle)
             self.unplug(service, power=False)
             self.loop.call_later(REPLUG_DELAY_S, self.replug, service, False)

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # Snapshots waiting or rendering at once (all cameras); more are answered "busy". One
 # full-resolution PNG takes a few hundred milliseconds.
 MAX_SNAPSHOTS = 4
+# How long a harness's reset may wait for the camera to be back on the bus.
+REENUMERATION_TIMEOUT_S = 10.0
 
 
 def _refused(error: FeatureWriteError) -> CommandError:
@@ -124,9 +126,18 @@ class Dispatcher:
         (self.daemon.unplug if command.command == "unplug" else self.daemon.replug)(service)
         return {}
 
-    def _reset(self, command: c.Reset) -> dict:
+    async def _reset(self, command: c.Reset) -> dict:
+        """DeviceReset as the host's command; answered once the camera is back on the bus
+        (a harness's next command finds it enumerated again)."""
+        service = self.powered(command)
         self._on_camera(command, lambda camera, now: camera.execute("DeviceReset", now))
-        return {}
+        deadline = asyncio.get_running_loop().time() + REENUMERATION_TIMEOUT_S
+        while service.reenumerating:
+            if asyncio.get_running_loop().time() > deadline:
+                raise CommandError(ResultCode.INTERNAL_ERROR, "reset: the camera did not come "
+                                                              "back on the bus")
+            await asyncio.sleep(0.02)
+        return {"devnode": service.port.devnode}
 
     def _line(self, command: c.Line) -> dict:
         result = self._on_camera(command, lambda camera, now: camera.drive_line(

@@ -7,7 +7,9 @@ fault active a hook costs one dictionary lookup.
 
 Each fault fires at its *opportunities* (a frame, a command): on every ``every``-th one, with
 ``probability`` (a generator seeded with ``seed``: reproducible), only inside the device-time
-window ``[start_ns, end_ns)``, at most ``count`` times (None: until cleared). Each firing is an
+window ``[start_ns, end_ns)``, at most ``count`` times (None: until cleared). A device fault
+(the cable, overheating, a chattering input) happens once, at ``start_ns``; what it did stays
+(the camera is as hot as it became) until the harness changes it. Each firing is an
 observation (``FaultFired``), so a test sees what was injected when.
 
 Sans-I/O: the plan reads no clock; callers pass the device time.
@@ -125,6 +127,13 @@ class Fault:
             raise ValueError("every and count must be at least 1 (count None: until cleared)")
         if not 0.0 < self.probability <= 1.0:
             raise ValueError(f"probability = {self.probability:g}: from 0 (excluded) to 1")
+        if KINDS[self.kind].where == DEVICE and (self.count, self.every,
+                                                  self.probability) != (1, 1, 1.0):
+            raise ValueError(f"{self.kind} happens once (count 1, every 1, probability 1): "
+                             f"start_ns says when")
+        if self.kind == "line_chatter" and int(self.param("line")) not in (1, 3, 4):
+            raise ValueError(f"line = {self.param('line'):g}: an input (1, 3 or 4; Line2 is "
+                             f"an output)")
         if self.start_ns < 0 or (self.end_ns is not None and self.end_ns <= self.start_ns):
             raise ValueError(f"window {self.start_ns}..{self.end_ns} ns: start_ns must be 0 or "
                              f"more and end_ns after it")

@@ -199,4 +199,4 @@ def _put_back(camera: Harness) -> None:
 def _plugged(camera: Harness) -> bool:
     cameras = camera.status()["cameras"]
     mine = next((c for c in cameras if c["serial"] == camera.serial), cameras[0])
-    return mine["plugged"]
+    return mine["plugged"] and not mine["reenumerating"]

@@ -14,6 +14,7 @@ class CameraTelemetry:
     guid: str
     devnode: str | None             # None while unplugged
     plugged: bool
+    reenumerating: bool             # a DeviceReset: off the bus and back, not yet back
     clients: int
     acquiring: bool
     streaming: bool

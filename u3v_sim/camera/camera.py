@@ -30,7 +30,7 @@ from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, m
                         sbrm_region)
 from .feature_registers import encode, feature_fields
 from .features import FeatureStore
-from .lines import DriveResult, LineError, Lines
+from .lines import DriveResult, Lines
 from .observations import (DeviceEvent, FeatureWritten, FrameDropped, Observation,
                            ObservationQueue, Rebooted, TemperatureChanged)
 from .realtime import RealTimeLimit
@@ -376,17 +376,9 @@ class Camera:
             self.set_ambient_offset(fault.param("ambient_offset_c"), now)
         elif fault.kind == "line_chatter":
             line = f"Line{int(fault.param('line'))}"
-            spec = "OptoCoupled" if line in table.OPTO_LINES else "GPIO"
-            undefined_v = 1.8 if spec == "OptoCoupled" else 1.4   # between the thresholds
-            self.drive_line(line, now, voltage=undefined_v)
-            self.scheduler.after(fault.param("duration_ms") / 1e3,
-                                 lambda: self._end_chatter(line))
-
-    def _end_chatter(self, line: str) -> None:
-        try:
-            self.lines.drive(line, level=False)
-        except LineError:
-            pass   # an output by now: nothing to release
+            undefined_v = 1.8 if line in table.OPTO_LINES else 1.4   # between the thresholds
+            self.advance(now)
+            self.lines.chatter_for(line, fault.param("duration_ms") / 1e3, undefined_v)
 
     def set_ambient_offset(self, degrees_c: float, now: float) -> None:
         self.advance(now)

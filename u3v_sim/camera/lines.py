@@ -70,6 +70,8 @@ class ExternalDrive:
     levels: dict[str, bool | None]
     damaged: frozenset[str]
     trains: dict[str, PulseTrain]
+    # Chatter that ends by itself (an injected fault): when (scheduler time), by line.
+    chatter_until: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Lines:
         self._pulse_hold: dict[str, Timer] = {}
         self._train: dict[str, Timer] = {}     # the next edge of a pulse train, by line
         self._train_specs: dict[str, PulseTrain] = {}
+        self._chatter_until: dict[str, float] = {}
 
     # -- configuration -------------------------------------------------------------------
 
@@ -123,7 +126,7 @@ class Lines:
     def external(self) -> ExternalDrive:
         return ExternalDrive({line: None if line in self._chatter else self.raw[line]
                               for line in LINES}, frozenset(self.damaged),
-                             dict(self._train_specs))
+                             dict(self._train_specs), dict(self._chatter_until))
 
     def restore_external(self, drive: ExternalDrive) -> None:
         """At boot: the inputs are at the levels applied from outside (no edge: they were
@@ -138,6 +141,8 @@ class Lines:
                 self.raw[line] = self.debounced[line] = logic
         for line, train in drive.trains.items():
             self._resume_train(line, train)
+        for line, until in drive.chatter_until.items():
+            self._end_chatter_at(line, until)
 
     # -- pulse trains ------------------------------------------------------------------------
 
@@ -254,6 +259,24 @@ class Lines:
         self._set_raw(line, not self.raw[line])
         self._chatter[line] = self.scheduler.after(
             self.rng.uniform(*CHATTER_INTERVAL_S), lambda: self._chatter_step(line))
+
+    def chatter_for(self, line: str, duration_s: float, undefined_v: float) -> None:
+        """An undefined voltage on an input for ``duration_s``, then low (a fault); the end
+        holds through a reboot, as the outside world does."""
+        self.drive(line, voltage=undefined_v)
+        self._end_chatter_at(line, self.scheduler.time + duration_s)
+
+    def _end_chatter_at(self, line: str, until: float) -> None:
+        self._chatter_until[line] = until
+
+        def end() -> None:
+            self._chatter_until.pop(line, None)
+            if line in self._chatter:   # (driven otherwise meanwhile: nothing to end)
+                try:
+                    self.drive(line, level=False)
+                except LineError:
+                    pass   # an output by now
+        self.scheduler.at(max(until, self.scheduler.time), end)
 
     def _stop_chatter(self, line: str) -> None:
         timer = self._chatter.pop(line, None)

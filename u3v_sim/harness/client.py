@@ -147,11 +147,18 @@ class Harness:
         synthetic scene again. The daemon reads the file; an array is handed over in a
         private temporary file, gone once the daemon has loaded it."""
         if source is None or isinstance(source, (str, Path)):
-            path = None if source is None else str(Path(source).resolve())
+            try:
+                path = None if source is None else str(Path(source).resolve())
+            except (OSError, ValueError) as error:   # (UnicodeEncodeError: a lone surrogate)
+                raise HarnessError("invalid_argument", f"image: path = {source!r}: "
+                                                       f"{error}") from None
             return self.send(self._command(c.Image, path=path))
         import tempfile
 
         import numpy as np
+        if not isinstance(source, np.ndarray) or source.ndim != 2:
+            raise HarnessError("invalid_argument", f"image: give a path, a 2-D NumPy array or "
+                                                   f"None, not {type(source).__name__}")
         with tempfile.TemporaryDirectory(prefix="u3v-sim-image-") as directory:   # 0700
             path = Path(directory) / "image.npy"
             np.save(path, np.asarray(source))
