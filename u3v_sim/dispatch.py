@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any, Callable
 
 from .camera.camera import FeatureWriteError
-from .camera.lines import LineError
+from .camera.lines import LineError, NoSuchLine
 from .figures import percentiles_ms
 from .harness import commands as c
 from .harness.results import CommandError, Result, ResultCode
@@ -108,7 +108,9 @@ class Dispatcher:
         except FeatureWriteError as error:
             raise _refused(error) from None
         except LineError as error:
-            raise CommandError(ResultCode.REFUSED, str(error)) from None
+            code = (ResultCode.INVALID_ARGUMENT if isinstance(error, NoSuchLine)
+                    else ResultCode.REFUSED)
+            raise CommandError(code, str(error)) from None
         finally:
             service.wake.set()
 

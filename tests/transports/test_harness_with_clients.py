@@ -94,6 +94,13 @@ def test_features_by_name_through_the_camera_as_a_host_write(daemon):
             assert refused.code == code, refused
         else:
             raise AssertionError(f"{bad} was taken")
+    for line, code in (("Line9", "invalid_argument"), ("Line2", "refused")):  # no line; output
+        try:
+            harness.pulse(line, width_us=200, period_us=1000, count=2)
+        except HarnessError as refused:
+            assert refused.code == code, refused
+        else:
+            raise AssertionError(f"a pulse on {line} was taken")
     cli = [sys.executable, "-m", "u3v_sim"]
     assert daemon.run([*cli, "feature", "set", "Width", "1024"]).stdout == "1024\n"
     assert daemon.run([*cli, "feature", "get", "Width"]).stdout == "1024\n"

@@ -49,6 +49,10 @@ class LineError(ValueError):
     """A request the line can't take (wrong line, an output, a voltage out of range)."""
 
 
+class NoSuchLine(LineError):
+    """A line the camera does not have (the request is wrong, not refused by the camera)."""
+
+
 @dataclass(frozen=True)
 class PulseTrain:
     """A pulse train the outside world drives on a line (scheduler times, seconds)."""
@@ -205,7 +209,7 @@ class Lines:
 
     def _check_drivable(self, line: str) -> None:
         if line not in LINES:
-            raise LineError(f"no line {line!r}; lines are {', '.join(LINES)}")
+            raise NoSuchLine(f"no line {line!r}; lines are {', '.join(LINES)}")
         if line in OUTPUT_ONLY or not self.is_input(line):
             raise LineError(f"{line} is an output; only inputs can be driven")
 

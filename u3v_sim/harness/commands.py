@@ -101,10 +101,12 @@ class Pulse(_Command):
     ``delay_us`` after the command arrives; the line rests at the other level."""
     command: Literal["pulse"] = "pulse"
     line: StrictStr
-    width_us: Annotated[StrictFloat | StrictInt, Field(gt=0, allow_inf_nan=False)]
-    period_us: Annotated[StrictFloat | StrictInt, Field(gt=0, allow_inf_nan=False)]
+    # (at most an hour each: longer is no pulse a test waits for)
+    width_us: Annotated[StrictFloat | StrictInt, Field(gt=0, le=3.6e9, allow_inf_nan=False)]
+    period_us: Annotated[StrictFloat | StrictInt, Field(gt=0, le=3.6e9, allow_inf_nan=False)]
     count: Annotated[StrictInt, Field(ge=1, le=10_000_000)] = 1
-    delay_us: Annotated[StrictFloat | StrictInt, Field(ge=0, allow_inf_nan=False)] = 0
+    delay_us: Annotated[StrictFloat | StrictInt,
+                        Field(ge=0, le=3.6e9, allow_inf_nan=False)] = 0
     level: StrictBool = True
     serial: Serial = None
 
@@ -180,8 +182,8 @@ class FaultAdd(_Command):
     every: Annotated[StrictInt, Field(ge=1)] = 1
     probability: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1)] = 1.0
     seed: StrictInt = 0
-    start_ns: Annotated[StrictInt, Field(ge=0)] = 0
-    end_ns: Annotated[StrictInt, Field(ge=0)] | None = None
+    start_ns: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
+    end_ns: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
     # How many times it fires (null: until cleared).
     count: Annotated[StrictInt, Field(ge=1)] | None = 1
     params: dict[StrictStr, Number] = {}
