@@ -211,3 +211,14 @@ def test_open_subscriptions_never_leave_commands_busy(daemon):
             sock.close()
     time.sleep(0.5)
     assert ask(daemon, command="status")["observers"]["subscribers"] == 0
+
+
+def test_features_lists_the_running_cameras_values(daemon):
+    assert ask(daemon, command="feature_set", name="Width", value=2048)["value"] == 2048
+    try:
+        out = daemon.run([sys.executable, "-m", "u3v_sim", "features", "--category",
+                          "ImageFormatControl"]).stdout
+        width = next(line for line in out.splitlines() if " Width " in line)
+        assert width.split()[-1] == "2048", width
+    finally:
+        ask(daemon, command="feature_set", name="Width", value=4096)

@@ -73,17 +73,30 @@ def xml(output: Path | None, as_zip: bool) -> None:
 
 @main.command()
 @click.option("--category", help="Only this category.")
-def features(category: str | None) -> None:
-    """List every feature with its type, access and current value."""
-    camera = Camera()
+@click.option("--serial", callback=_serial,
+              help="The running camera's values (default: the first); without a daemon, a "
+                   "camera as it boots.")
+def features(category: str | None, serial: str | None) -> None:
+    """List every feature with its type, access and current value: the running camera's
+    when a daemon runs, else a camera's as it boots."""
+    from .harness import HarnessError
+    running = _harness(serial) if runtime_info() is not None else None
+    camera = Camera() if running is None else None
     for f in table.FEATURES:
         if category and f.category != category:
             continue
         if f.data_port is not None or f.kind == "Command":
             value = ("(command)" if f.kind == "Command" else
                      "(chunk)" if f.chunk_id is not None else "(event)")
-        else:
+        elif running is None:
             value = camera.store.get(f.name)
+        else:
+            try:
+                value = running.get(f.name)
+            except HarnessError as error:
+                if error.code not in ("invalid_argument", "refused"):
+                    raise click.ClickException(error.message) from None
+                value = "(not available)"   # (an output feature of an input line, ...)
         click.echo(f"{f.category:24} {f.name:36} {f.kind:12} {f.access}  {value}")
 
 
