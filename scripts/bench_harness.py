@@ -49,8 +49,10 @@ def main() -> int:
         latencies: list[float] = []
         stop = threading.Event()
 
+        observations = harness.subscribe()   # (subscribed from here on)
+
         def follow() -> None:
-            for item in harness.subscribe():
+            for item in observations:
                 if "timestamp_ns" in item and item["event"] in ("frame_sent", "device_event",
                                                                   "line_edge"):
                     latencies.append((time.monotonic() - epoch - item["timestamp_ns"] / 1e9)
@@ -89,8 +91,10 @@ def pulse_figures(harness, seconds: float) -> dict:
     frame_starts: list[int] = []
     done = threading.Event()
 
+    observations = harness.subscribe()   # (subscribed from here on)
+
     def follow() -> None:
-        for item in harness.subscribe():
+        for item in observations:
             if item["event"] == "line_edge" and item["line"] == "Line1":
                 edges.append((item["level"], item["timestamp_ns"]))
             elif item["event"] == "device_event" and item["name"] == "FrameStart":
@@ -101,7 +105,6 @@ def pulse_figures(harness, seconds: float) -> dict:
 
     follower = threading.Thread(target=follow, daemon=True)
     follower.start()
-    time.sleep(0.3)
     count = int(seconds * 1000)
     train = harness.pulse("Line1", width_us=100, period_us=1000, count=count)
     time.sleep(seconds + 0.5)

@@ -21,8 +21,10 @@ def inspector():
 
 
 def line2_edges(camera, until: threading.Event, seen: list) -> threading.Thread:
+    observations = camera.subscribe()   # subscribed before the test acts: no edge missed
+
     def follow():
-        for observation in camera.subscribe():
+        for observation in observations:
             if observation["event"] == "line_edge" and observation["line"] == "Line2":
                 seen.append((observation["level"], observation["timestamp_ns"]))
             if until.is_set():
@@ -43,7 +45,7 @@ def test_a_part_is_judged_by_its_image_and_line2_says_so(u3v_camera, inspector, 
     results = []
     app = threading.Thread(target=lambda: results.extend(inspector.inspect(parts=1)))
     app.start()
-    assert inspector.armed.wait(10)
+    assert inspector.armed.wait(30)
     pulse = u3v_camera.pulse("Line1", width_us=500, period_us=1000, count=1, delay_us=50_000)
     app.join(timeout=20)
     (inspection,) = results

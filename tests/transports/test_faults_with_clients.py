@@ -186,15 +186,16 @@ def test_device_faults_overheat_and_a_chattering_input(daemon):
     seen: list[dict] = []
     done = threading.Event()
 
+    observations = harness.subscribe()   # (subscribed from here on)
+
     def follow() -> None:
-        for item in harness.subscribe():
+        for item in observations:
             seen.append(item)
             if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
                 done.set()
                 return
 
     threading.Thread(target=follow, daemon=True).start()
-    time.sleep(0.3)
     harness.set("EventSelector", "OverTemperature")
     harness.set("EventNotification", "On")
     harness.fault("overheat", ambient_offset_c=40)

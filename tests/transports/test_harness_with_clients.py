@@ -170,15 +170,16 @@ def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
     observed: list[dict] = []
     done = threading.Event()
 
+    observations = harness.subscribe()   # (subscribed from here on)
+
     def follow() -> None:
-        for item in harness.subscribe():
+        for item in observations:
             observed.append(item)
             if item["event"] == "client" and item["clients"] == 0:
                 done.set()
                 return
 
     threading.Thread(target=follow, daemon=True).start()
-    time.sleep(0.3)
     harness.image(np.full((2176, 4112), 0.7, np.float32))
     lit = harness.snapshot()
     harness.image(None)
@@ -202,15 +203,16 @@ def test_a_device_reset_is_one_reboot_and_no_cable_change(daemon):
     seen: list[dict] = []
     back = threading.Event()
 
+    observations = harness.subscribe()   # (subscribed from here on)
+
     def follow() -> None:
-        for item in harness.subscribe():
+        for item in observations:
             seen.append(item)
             if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
                 back.set()
                 return
 
     threading.Thread(target=follow, daemon=True).start()
-    time.sleep(0.3)
     before = daemon.status()[0]["devnode"]
     harness.reset()
     deadline = time.monotonic() + 10

@@ -188,7 +188,9 @@ class Harness:
 
     def subscribe(self) -> Iterator[dict]:
         """The observation stream (this camera's, or every camera's with no serial): one
-        dict per observation, in order, as they happen; ends when the daemon stops. An
+        dict per observation, in order, as they happen; ends when the daemon stops. The
+        subscription stands when this returns: nothing that happens after is missed, even if
+        the iterator is read later, in another thread. An
         ``{"event": "subscriber_overflow", "count": n}`` says n were dropped because this
         subscriber read too slowly."""
         sock = self._connect()
@@ -197,10 +199,19 @@ class Harness:
             sock.sendall(json.dumps(self._command(c.Subscribe).request()).encode() + b"\n")
             lines = sock.makefile("rb")
             first = json.loads(lines.readline() or b"{}")
-            if first.get("code") != ResultCode.OK.value:
-                raise HarnessError(first.get("code", "no_daemon"),
-                                   first.get("error", "the daemon closed the subscription"))
-            for line in lines:
-                yield json.loads(line)
-        finally:
+        except BaseException:
             sock.close()
+            raise
+        if first.get("code") != ResultCode.OK.value:
+            sock.close()
+            raise HarnessError(first.get("code", "no_daemon"),
+                               first.get("error", "the daemon closed the subscription"))
+        return _observations(sock, lines)
+
+
+def _observations(sock, lines) -> Iterator[dict]:
+    try:
+        for line in lines:
+            yield json.loads(line)
+    finally:
+        sock.close()
