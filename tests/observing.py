@@ -7,10 +7,7 @@ from u3v_sim.camera.observations import LineEdge, Observation
 
 def drain(camera) -> list[Observation]:
     """Every observation the camera holds, oldest first (they are taken)."""
-    taken = []
-    while (observation := camera.next_event()) is not None:
-        taken.append(observation)
-    return taken
+    return camera.take_observations()
 
 
 def output_edges(camera) -> list[LineEdge]:

@@ -157,14 +157,6 @@ class CameraService:
                 faults=camera.faults.listed()).as_dict()
 
 
-def _drain(camera: Camera) -> list:
-    """The camera's observations not yet taken (call under its lock)."""
-    taken = []
-    while (observation := camera.next_event()) is not None:
-        taken.append(observation)
-    return taken
-
-
 class Daemon:
     def __init__(self, config: DaemonConfig, clock=time.monotonic):
         self.config = config
@@ -355,7 +347,7 @@ class Daemon:
             if not service.rendering:
                 record = service.camera.stream_channel.take_for_preparation()
                 service.rendering = record is not None
-            observed = _drain(service.camera)
+            observed = service.camera.take_observations()
             # Device faults (faults.py: the cable, overheating, a chattering input) fire at
             # the pacing thread's wake-ups.
             cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())

@@ -41,28 +41,45 @@ _REEXEC_MARK = "U3V_SIM_PYTEST_PRELOADED"
 
 
 class DaemonProcess:
-    """A ``u3v-sim serve`` of its own: a private runtime directory, its config, its lifetime."""
+    """A ``u3v-sim serve`` of its own: its runtime directory, its config, its lifetime (the
+    test suite's daemon helper is one too).
 
-    def __init__(self, serials: tuple[str, ...]):
-        self.directory = Path(tempfile.mkdtemp(prefix="u3v-sim-pytest-"))   # 0700
-        self.runtime = self.directory / "run"
-        config = self.directory / "config.toml"
-        config.write_text(f'state_dir = "{self.directory / "state"}"\n' + "".join(
-            f'[[camera]]\nserial = "{serial}"\n' for serial in serials))
+    ``runtime``: where its runtime files go; ``state_dir``: where its config and user sets
+    go; ``settings`` / ``camera_settings``: more TOML for the file and for each camera.
+    RuntimeError (with what the daemon said) if it is not serving within ``start_timeout_s``.
+    """
+
+    def __init__(self, serials: tuple[str, ...], runtime: Path, state_dir: Path, *,
+                 settings: str = "", camera_settings: str = "", stdout=subprocess.DEVNULL,
+                 start_new_session: bool = True, start_timeout_s: float = START_TIMEOUT_S):
+        self.runtime = runtime
+        self.serials = serials
+        self.directory: Path | None = None   # removed at stop (private())
+        config = state_dir / "config.toml"
+        config.write_text(f'state_dir = "{state_dir}"\n{settings}' + "".join(
+            f'[[camera]]\nserial = "{serial}"\n{camera_settings}' for serial in serials))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "u3v_sim", "serve", "--config", str(config),
              "--log-level", "warning"],
-            env=dict(os.environ, U3V_SIM_RUNTIME_DIR=str(self.runtime)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
-        self.info = self._wait_ready()
+            env=dict(os.environ, U3V_SIM_RUNTIME_DIR=str(runtime)), stdout=stdout,
+            stderr=subprocess.PIPE, text=True, start_new_session=start_new_session)
+        self.info = self._wait_ready(start_timeout_s)
         self.env = dict(os.environ, UMOCKDEV_DIR=self.info["umockdev_dir"],
-                        LD_PRELOAD=PRELOAD_LIBRARY, U3V_SIM_RUNTIME_DIR=str(self.runtime))
-        self.serials = serials
+                        LD_PRELOAD=PRELOAD_LIBRARY, U3V_SIM_RUNTIME_DIR=str(runtime))
 
-    def _wait_ready(self) -> dict:
+    @classmethod
+    def private(cls, serials: tuple[str, ...]) -> DaemonProcess:
+        """One in a private temporary directory (0700), removed when it stops."""
+        directory = Path(tempfile.mkdtemp(prefix="u3v-sim-pytest-"))
+        daemon = cls(serials, directory / "run", directory)
+        daemon.directory = directory
+        return daemon
+
+    def _wait_ready(self, timeout_s: float) -> dict:
+        """Its daemon.json, once it names this process (a killed daemon's file may be
+        there)."""
         import json
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
                 info = json.loads((self.runtime / "daemon.json").read_text())
@@ -73,7 +90,7 @@ class DaemonProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
                 raise RuntimeError(f"u3v-sim serve did not start: "
-                                   f"{self.process.communicate()[1].strip()}")
+                                   f"{self.process.communicate()}")
             time.sleep(0.05)
 
     def harness(self, serial: str | None = None) -> Harness:
@@ -87,7 +104,8 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -120,7 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.chdir(config.invocation_params.dir)
         os.execve(sys.executable, args, env)
     # The daemon now, so that UMOCKDEV_DIR is set before a test module imports a client.
-    daemon = DaemonProcess(tuple(config.getini("u3v_serials")))
+    daemon = DaemonProcess.private(tuple(config.getini("u3v_serials")))
     config.stash[_DAEMON] = daemon
     os.environ["UMOCKDEV_DIR"] = daemon.info["umockdev_dir"]
     os.environ["U3V_SIM_RUNTIME_DIR"] = str(daemon.runtime)
@@ -142,7 +160,7 @@ def u3v_daemon(pytestconfig: pytest.Config):
     if daemon is not None:
         yield daemon
         return
-    daemon = DaemonProcess(tuple(pytestconfig.getini("u3v_serials")))
+    daemon = DaemonProcess.private(tuple(pytestconfig.getini("u3v_serials")))
     try:
         yield daemon
     finally:

@@ -168,6 +168,13 @@ class Camera:
         """The oldest observation not yet taken (``observations.py``), or None."""
         return self.observations.next_event()
 
+    def take_observations(self) -> list[Observation]:
+        """Every observation not yet taken, oldest first."""
+        taken = []
+        while (observation := self.next_event()) is not None:
+            taken.append(observation)
+        return taken
+
     # -- time --------------------------------------------------------------------------------
 
     def timestamp_at(self, t: float) -> int:
