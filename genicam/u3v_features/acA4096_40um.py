@@ -43,7 +43,8 @@ EVENT_ID_OFFSET, EVENT_TIMESTAMP_OFFSET, EVENT_DATA_OFFSET = 2, 4, 12
 # Chunk ids and the bytes of chunk data each carries. Ids chosen.
 CHUNKS = {"Timestamp": (0x0A5A0001, 8), "ExposureTime": (0x0A5A0002, 8),
           "Gain": (0x0A5A0003, 8), "LineStatusAll": (0x0A5A0004, 4),
-          "CounterValue": (0x0A5A0005, 4), "PayloadCRC16": (0x0A5A0006, 4)}
+          "CounterValue": (0x0A5A0005, 8), "PayloadCRC16": (0x0A5A0006, 4)}
+COUNTERS = ("Counter1", "Counter2")
 CHUNK_TRAILER_BYTES = 8  # each chunk is followed by its u32 id and u32 length
 IMAGE_CHUNK_ID = 0x0A5A0000
 
@@ -146,12 +147,16 @@ category(
          "Whether the link bandwidth is limited to DeviceLinkThroughputLimit.",
          valued(Off=0, On=1), default="Off", selected_by="DeviceLinkSelector",
          locked="AcquisitionActive",
-         chosen="default Off chosen so the rated 42.7 fps is reached at default settings"),
+         chosen="default Off: real ace USB saved files show On at 360 MB/s, but that caps "
+                "the default 4096x2168 Mono8 ROI (8.9 MB a frame) at 40.5 fps, and the "
+                "datasheet rates this model at 42.7 fps at default settings (379 MB/s); the "
+                "datasheet decides"),
     integer("DeviceLinkThroughputLimit", DC, "Bandwidth limit of the link in bytes per second.",
-            default=400_000_000, minimum=8_000_000, maximum=500_000_000, increment=1,
+            default=360_000_000, minimum=8_000_000, maximum=500_000_000, increment=1,
             unit="Bps", selected_by="DeviceLinkSelector",
             locked="DeviceLinkThroughputLimitMode == 'Off' or AcquisitionActive",
-            chosen="range 8-500 MB/s and default 400 MB/s chosen"),
+            chosen="default 360 MB/s as real ace USB saved files show; range 8-500 MB/s "
+                   "chosen"),
     integer("DeviceLinkCurrentThroughput", DC, "Bandwidth the current settings need.",
             access="RO", provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
     command("TimestampLatch", DC, "Latches the device clock into TimestampLatchValue."),
@@ -302,18 +307,22 @@ category(
     IO, "Input and output lines, user outputs and software signals.",
     enum("LineSelector", IO, "Which line the line features configure.", entries(*LINES),
          default="Line1"),
+    # Writable on every line, as real saved files write it for Line1 and Line2 too; the
+    # opto-coupled lines offer only the mode their hardware has.
     enum("LineMode", IO, "Whether the selected line is an input or an output.",
-         entries("Input", "Output"), selected_by="LineSelector",
-         default={"Line1": "Input", "Line2": "Output", "Line3": "Input", "Line4": "Input"},
-         locked=f"LineSelector in {OPTO_LINES!r}"),
+         (EnumEntry("Input", 0, available="LineSelector != 'Line2'"),
+          EnumEntry("Output", 1, available="LineSelector != 'Line1'")),
+         selected_by="LineSelector",
+         default={"Line1": "Input", "Line2": "Output", "Line3": "Input", "Line4": "Input"}),
     enum("LineFormat", IO, "Electrical format of the selected line.",
-         valued(NoConnect=0, TriState=1, TTL=2, LVDS=3, RS422=4, OptoCoupled=5, LVTTL=6),
+         valued(NoConnect=0, TriState=1, TTL=2, LVDS=3, RS422=4, OptoCoupled=5),
          access="RO", selected_by="LineSelector",
-         formula=f"'OptoCoupled' if LineSelector in {OPTO_LINES!r} else 'LVTTL'"),
+         formula=f"'OptoCoupled' if LineSelector in {OPTO_LINES!r} else 'TTL'",
+         chosen="TTL for the GPIO lines chosen from the ace USB entries (no LVTTL there)"),
     enum("LineSource", IO, "Signal driving the selected output line.", entries(*LINE_SOURCES),
          selected_by="LineSelector", available="LineMode == 'Output'",
-         default={"Line1": "Off", "Line2": "ExposureActive", "Line3": "Off", "Line4": "Off"},
-         chosen="default sources chosen"),
+         default={"Line1": "Off", "Line2": "UserOutput1", "Line3": "Off", "Line4": "Off"},
+         chosen="Line2's UserOutput1 as real ace USB saved files show; the others chosen"),
     boolean("LineInverter", IO, "Inverts the signal of the selected line.",
             selected_by="LineSelector"),
     boolean("LineStatus", IO, "Current logical state of the selected line.", access="RO",
@@ -336,8 +345,7 @@ category(
     boolean("UserOutputValue", IO, "Value of the selected user output.",
             selected_by="UserOutputSelector"),
     integer("UserOutputValueAll", IO, "Values of all user outputs, bit n for UserOutputn.",
-            default=0, minimum=0, maximum=15, representation="HexNumber",
-            volatile=True),
+            default=0, minimum=0, maximum=15, volatile=True),
     enum("SoftwareSignalSelector", IO, "Which software signal SoftwareSignalPulse generates.",
          entries("SoftwareSignal1", "SoftwareSignal2", "SoftwareSignal3"),
          default="SoftwareSignal1"),
@@ -345,19 +353,19 @@ category(
             selected_by="SoftwareSignalSelector"),
 )
 
-COUNTER_SOURCES = ("Off", "FrameTrigger", "FrameStart", "Counter1End", "Counter2End")
+COUNTER_SOURCES = ("FrameTrigger", "FrameStart", "Counter1End", "Counter2End")
 CT = "CounterAndTimerControl"
 category(
     CT, "Counters and the timer.",
     enum("CounterSelector", CT, "Which counter the counter features configure.",
-         entries("Counter1", "Counter2"), default="Counter1"),
+         entries(*COUNTERS), default="Counter1"),
     enum("CounterEventSource", CT, "Signal the selected counter counts.",
          entries(*COUNTER_SOURCES), selected_by="CounterSelector",
-         default={"Counter1": "FrameTrigger", "Counter2": "FrameStart"},
-         chosen="default sources chosen"),
+         default="FrameStart", chosen="FrameStart for both, as real ace USB saved files show"),
     enum("CounterResetSource", CT, "Signal that resets the selected counter.",
          entries("Off", "Software", "Line1", "Line3", "Line4", "Counter1End", "Counter2End"),
-         default="Off", selected_by="CounterSelector"),
+         default={"Counter1": "Off", "Counter2": "Counter2End"}, selected_by="CounterSelector",
+         chosen="Counter2's Counter2End as real ace USB saved files show"),
     enum("CounterResetActivation", CT, "Edge of the reset signal that resets the counter.",
          entries("RisingEdge", "FallingEdge", "AnyEdge"), default="RisingEdge",
          selected_by="CounterSelector"),
@@ -365,8 +373,6 @@ category(
     integer("CounterDuration", CT, "Count at which the counter ends (0: never).", default=0,
             minimum=0, maximum=0xFFFFFFFF, selected_by="CounterSelector",
             chosen="range 0-2^32-1 chosen"),
-    integer("CounterValue", CT, "Current value of the selected counter.", access="RO",
-            provided=True, selected_by="CounterSelector"),
     enum("TimerSelector", CT, "Which timer the timer features configure.", entries("Timer1"),
          default="Timer1"),
     floating("TimerDuration", CT, "Duration of the timer pulse.", default=10.0, minimum=0.0,
@@ -376,7 +382,7 @@ category(
              minimum=0.0, maximum=16_777_215.0, unit="us", selected_by="TimerSelector",
              chosen="range 0-16777215 us chosen"),
     enum("TimerTriggerSource", CT, "Signal that starts the timer.",
-         entries("Off", "ExposureStart", "ExposureEnd", "FlashWindowStart"),
+         entries("ExposureStart", "FlashWindowStart"),
          default="ExposureStart", selected_by="TimerSelector"),
 )
 
@@ -429,12 +435,19 @@ category(
             length=8, chunk_id=CHUNKS["Timestamp"][0], unit="ns"),
     floating("ChunkExposureTime", CH, "Exposure time of the frame.", access="RO",
              chunk_id=CHUNKS["ExposureTime"][0], unit="us"),
+    # A selected chunk feature reads its selector's entry value times its length into the
+    # chunk: the CounterValue chunk holds one u32 per counter, in COUNTERS order.
+    enum("ChunkGainSelector", CH, "Which gain ChunkGain reports.", entries("All"),
+         default="All"),
     floating("ChunkGain", CH, "Gain of the frame.", access="RO",
-             chunk_id=CHUNKS["Gain"][0], unit="dB"),
+             chunk_id=CHUNKS["Gain"][0], unit="dB", selected_by="ChunkGainSelector"),
     integer("ChunkLineStatusAll", CH, "Line states when the frame's exposure started.",
             access="RO", chunk_id=CHUNKS["LineStatusAll"][0], representation="HexNumber"),
-    integer("ChunkCounterValue", CH, "Counter1 value when the frame was acquired.",
-            access="RO", chunk_id=CHUNKS["CounterValue"][0]),
+    enum("ChunkCounterSelector", CH, "Which counter ChunkCounterValue reports.",
+         entries(*COUNTERS), default="Counter1"),
+    integer("ChunkCounterValue", CH, "Value of the selected counter when the frame's "
+            "exposure started.", access="RO", chunk_id=CHUNKS["CounterValue"][0],
+            selected_by="ChunkCounterSelector"),
     integer("ChunkPayloadCRC16", CH, "CRC-16 of the image data.", access="RO",
             chunk_id=CHUNKS["PayloadCRC16"][0], representation="HexNumber"),
 )

@@ -35,6 +35,11 @@ class Register:
         return self.address + self.length
 
 
+def entry_available_role(entry: str) -> str:
+    """The hidden-register role of an enumeration entry's availability."""
+    return f"{AVAILABLE}:{entry}"
+
+
 def encoding_of(feature: Feature) -> str:
     return {FLOAT: "float", STRING: "string"}.get(feature.kind, "int")
 
@@ -109,4 +114,10 @@ def build_layout(features: Iterable[Feature]) -> Layout:
                                       allocate(length), length,
                                       "float" if bound_is_float else "int", "RO",
                                       expression=expression))
+        for entry in f.entries:
+            if entry.available is not None:
+                registers.append(Register(f"{f.name}_{entry.name}{HIDDEN_SUFFIX[AVAILABLE]}",
+                                          f.name, entry_available_role(entry.name),
+                                          allocate(4), 4, "int", "RO",
+                                          expression=entry.available))
     return Layout(registers)

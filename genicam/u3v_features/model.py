@@ -26,6 +26,9 @@ ACCESS_MODES = ("RO", "RW", "WO")
 class EnumEntry:
     name: str
     value: int
+    # Expression: the entry can be chosen only while it holds (a GenApi pIsAvailable on the
+    # entry; the device refuses the others with INVALID_PARAMETER).
+    available: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,12 @@ class Feature:
             raise ValueError(f"{self.name}: chunk and event data are read-only")
         if (self.formula or self.provided) and self.access != "RO":
             raise ValueError(f"{self.name}: derived or provided values are read-only")
+
+    @property
+    def streamable(self) -> bool:
+        """Saved and restored by GenApi persistence (pylon's FeaturePersistence): a writable
+        setting."""
+        return self.access == "RW" and self.kind not in (COMMAND,) and not self.is_derived
 
     @property
     def is_derived(self) -> bool:

@@ -16,7 +16,7 @@ from lxml import etree
 
 from . import acA4096_40um as camera
 from .layout import (AVAILABLE, INC, LOCKED, MAX, MIN, Layout, Register, build_layout,
-                     points_at_feature)
+                     entry_available_role, points_at_feature)
 from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Category, Feature)
 
 GENAPI_NS = "http://www.genicam.org/GenApi/Version_1_1"
@@ -117,6 +117,8 @@ class _Generator:
             if expression is None:
                 continue
             _el(node, tag, self._pointer(f, role, expression))
+        if f.streamable:
+            _el(node, "Streamable", "Yes")
 
     def _pointer(self, f: Feature, role: str, expression: str) -> str:
         if points_at_feature(f, role, expression, self.names):
@@ -167,6 +169,9 @@ class _Generator:
                 # EnumEntry_<Enumeration>_<Name>; Aravis uses the Name as the string value.
                 e = _el(node, "EnumEntry", Name=entry.name, NameSpace="Standard")
                 _el(e, "DisplayName", _display_name(entry.name))
+                if entry.available is not None:
+                    _el(e, "pIsAvailable", self.layout.hidden_register(
+                        f.name, entry_available_role(entry.name)).node)
                 _el(e, "Value", entry.value)
             _el(node, "pValue", register_name)
             self._selected(node, f)
@@ -215,6 +220,13 @@ class _Generator:
         node = _el(root, tag, Name=register_name)
         _el(node, "Visibility", "Invisible")
         _el(node, "Address", f"0x{f.event_offset:08X}")
+        if f.selected_by is not None:
+            # The selector's entry value indexes the chunk's array of values.
+            selector = next(s for s in self.features if s.name == f.selected_by)
+            if [e.value for e in selector.entries] != list(range(len(selector.entries))):
+                raise ValueError(f"{selector.name}: entries index {f.name}, number them from 0")
+            _el(node, "pIndex", self.layout.value_register(selector.name).node,
+                Offset=str(f.length))
         _el(node, "Length", f.length)
         _el(node, "AccessMode", "RO")
         _el(node, "pPort", f.data_port)

@@ -69,8 +69,10 @@ def test_every_writable_feature_takes_min_max_and_middle(node_map, camera):
         for name, value in settings:
             feature = next(f for f in FEATURES if f.name == name)
             for _ in instances(node_map, feature):
-                if genapi.is_writable(node(node_map, name)):
-                    node(node_map, name).value = value
+                n = node(node_map, name)
+                if genapi.is_writable(n) and (feature.kind != ENUMERATION or genapi.is_available(
+                        n.get_entry_by_name(value))):
+                    n.value = value
         written |= sweep(node_map, camera, [f for f in SETTINGS if f.name == target])
     assert written == writable
 
@@ -139,13 +141,21 @@ def test_out_of_range_writes_are_refused_and_change_nothing(node_map, camera, ho
 
 def test_locked_and_unavailable_features_are_refused_by_the_device(node_map, camera, host):
     node_map.LineSelector.value = "Line1"
-    assert not genapi.is_writable(node(node_map, "LineMode"))
+    node_map.CenterX.value = True
+    assert not genapi.is_writable(node(node_map, "OffsetX"))
     assert not genapi.is_available(node(node_map, "LineSource"))
-    for name, value in (("LineMode", "Output"), ("LineSource", "UserOutput1")):
+    for name, value in (("OffsetX", 0), ("LineSource", "UserOutput1")):
         feature = next(f for f in FEATURES if f.name == name)
         with pytest.raises(ControlError) as refused:
             raw_write(host, camera, feature, value)
         assert refused.value.status == Status.ACCESS_DENIED
+    # Line1's LineMode is writable, but only its Input entry is available: GenApi does not
+    # offer Output, and the device refuses it.
+    assert genapi.is_writable(node(node_map, "LineMode"))
+    assert not genapi.is_available(node_map.LineMode.get_entry_by_name("Output"))
+    with pytest.raises(ControlError) as refused:
+        raw_write(host, camera, next(f for f in FEATURES if f.name == "LineMode"), "Output")
+    assert refused.value.status == Status.INVALID_PARAMETER
     assert camera.store.get("LineMode") == "Input"
     feature = next(f for f in FEATURES if f.name == "SensorWidth")
     with pytest.raises(ControlError) as refused:

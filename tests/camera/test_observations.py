@@ -21,6 +21,8 @@ def test_a_streamed_software_trigger_frame_is_observed_end_to_end(rig):
     node_map.TriggerSource.value = "Software"
     node_map.EventSelector.value = "ExposureEnd"
     node_map.EventNotification.value = "On"       # on, but the event channel is not enabled
+    node_map.LineSelector.value = "Line2"
+    node_map.LineSource.value = "ExposureActive"
     program = program_like_aravis(host)
     drain(camera)
     host.clock.now = 1.0

@@ -113,8 +113,8 @@ def test_chunks_follow_the_image_and_are_found_walking_backwards(rig):
     assert struct.unpack("<Q", chunks[CHUNKS["Timestamp"][0]])[0] == block.timestamp
     assert struct.unpack("<d", chunks[CHUNKS["ExposureTime"][0]])[0] == 1234.5
     assert struct.unpack("<d", chunks[CHUNKS["Gain"][0]])[0] == 6.0
-    # Counter1 counts frame triggers: the one that started this frame.
-    assert struct.unpack("<I", chunks[CHUNKS["CounterValue"][0]])[0] == 1
+    # Both counters count frame starts by default, this frame's included.
+    assert struct.unpack("<II", chunks[CHUNKS["CounterValue"][0]]) == (1, 1)
     # The CRC chunk comes last and covers all before it: the image, its chunk tag and the
     # other chunks (Basler's definition; pylon's CheckCRC is the oracle in the transport
     # tests).
@@ -238,10 +238,44 @@ def test_the_official_genapi_reads_every_chunk_feature_from_a_block(rig):
         assert node_map.ChunkGain.value == 3.0
         assert node_map.ChunkLineStatusAll.value == 0
         assert node_map.ChunkCounterValue.value == 1
+        assert node_map.ChunkGainSelector.value == "All"
         assert node_map.ChunkPayloadCRC16.value == binascii.crc_hqx(
             bytes(block.payload)[:-12], 0)  # all before the CRC chunk (its data and tag)
     finally:
         adapter.detach_buffer()
+
+
+def test_counters_are_read_from_the_chunks_by_chunk_counter_selector(rig):
+    """Counters count frame starts, end (and restart) at their duration, reset on
+    CounterReset; ChunkCounterSelector picks which one ChunkCounterValue reads (official
+    GenApi chunk adapter)."""
+    from genicam import genapi
+
+    camera, host, node_map = rig
+    small_roi_with_every_chunk(node_map)
+    program = small_triggered_stream(camera, host, node_map)
+    node_map.AcquisitionStop.execute()
+    node_map.CounterSelector.value = "Counter2"
+    node_map.CounterDuration.value = 3
+    node_map.AcquisitionStart.execute()
+    adapter = genapi.ChunkAdapterU3V(node_map)
+    seen = []
+    for i in range(7):
+        if i == 5:
+            node_map.CounterSelector.value = "Counter1"
+            node_map.CounterReset.execute()
+        trigger(camera, host, node_map, 0.1 * (i + 1))
+        block = pull_block(camera, program, 0.1 * (i + 1) + 0.05)
+        adapter.attach_buffer(block.payload, len(block.payload))
+        try:
+            values = []
+            for counter in ("Counter1", "Counter2"):
+                node_map.ChunkCounterSelector.value = counter
+                values.append(node_map.ChunkCounterValue.value)
+            seen.append(tuple(values))
+        finally:
+            adapter.detach_buffer()
+    assert seen == [(1, 1), (2, 2), (3, 0), (4, 1), (5, 2), (1, 0), (2, 1)]
 
 
 def test_a_frame_that_cannot_be_built_is_lost_not_stuck(rig):

@@ -368,11 +368,11 @@ def test_invalid_parameter_register_values():
 
 def test_access_denied():
     cam, channel = fresh()
-    assert cam.store.get("LineSelector") == "Line1"
-    # LineMode of the opto-coupled Line1 is locked.
-    assert only_ack(channel, writemem(0x90, reg(cam, "LineMode"), "01 00 00 00")) == \
+    # OffsetX is locked while CenterX is on.
+    cam.store.write("CenterX", True)
+    assert only_ack(channel, writemem(0x90, reg(cam, "OffsetX"), "00 00 00 00")) == \
         error_write_ack(0x8006, 0x90)
-    assert cam.store.get("LineMode") == "Input"
+    assert cam.store.get("OffsetX") == 8
     # UserSetSave is locked while UserSetSelector is Default.
     assert only_ack(channel, writemem(0x91, reg(cam, "UserSetSave"), "01 00 00 00")) == \
         error_write_ack(0x8006, 0x91)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from u3v_features.acA4096_40um import LINES
+from u3v_features.acA4096_40um import COUNTERS, LINES
 
 from .features import FeatureStore
 from .lines import Lines
@@ -34,7 +34,7 @@ class FrameRecord:
     exposure_us: float = 0.0
     gain_db: float = 0.0
     line_status_all: int = 0
-    counter_value: int = 0
+    counter_values: tuple[int, ...] = (0, 0)   # by table.COUNTERS
     settings: dict = field(default_factory=dict)
     # The sensor is read out row by row: the frame's data leaves the camera at that pace.
     readout_start: float = 0.0
@@ -66,7 +66,7 @@ class Acquisition:
         self.timing, self.timestamp_ns, self.snapshot = timing, timestamp_ns, snapshot
         self.raise_event, self.on_frame, self.emit = raise_event, on_frame, emit
         self.stats = AcquisitionStats()
-        self.counters = {"Counter1": 0, "Counter2": 0}
+        self.counters = dict.fromkeys(COUNTERS, 0)
         self.next_block_id = 0
         self.acquiring = False
         self.exposing: FrameRecord | None = None
@@ -239,12 +239,13 @@ class Acquisition:
         now = self._now()
         timing = self.timing()
         width_mode = self.store.get("ExposureMode") == "TriggerWidth"
+        self._count("FrameStart")   # (before the record: the frame's chunk counts its own start)
         record = FrameRecord(block_id=self.next_block_id, start_time=now,
                              timestamp_ns=self.timestamp_ns(now),
                              exposure_us=0.0 if width_mode else timing.exposure_us,
                              gain_db=self.store.get("Gain", "All"),
                              line_status_all=self.lines.status_all(),
-                             counter_value=self.counters["Counter1"],
+                             counter_values=tuple(self.counters.values()),
                              settings=self.snapshot(), trigger_source=trigger_source)
         self.next_block_id += 1
         self.exposing = record
@@ -259,7 +260,6 @@ class Acquisition:
             self.burst_remaining -= 1
         if self.store.get("AcquisitionMode") == "SingleFrame":
             self._set_acquiring(False)
-        self._count("FrameStart")
         self.raise_event("FrameStart", record.block_id)
         self._timer_trigger(("ExposureStart", "FlashWindowStart"))
         if not width_mode:
@@ -278,7 +278,6 @@ class Acquisition:
             return
         self._exposure_end = None
         self.raise_event("ExposureEnd", record.block_id)
-        self._timer_trigger(("ExposureEnd",))
         self.reading_out += 1
         record.readout_start = self.scheduler.time
         record.readout_end = record.readout_start + self.timing().readout_us / 1e6

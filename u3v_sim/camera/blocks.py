@@ -44,7 +44,7 @@ def chunk_data(record: FrameRecord) -> dict[str, bytes]:
         "ExposureTime": struct.pack("<d", record.exposure_us),
         "Gain": struct.pack("<d", record.gain_db),
         "LineStatusAll": struct.pack("<I", record.line_status_all),
-        "CounterValue": struct.pack("<I", record.counter_value),
+        "CounterValue": struct.pack(f"<{len(record.counter_values)}I", *record.counter_values),
     }
 
 

@@ -498,7 +498,7 @@ class Camera:
         return FrameRecord(block_id=self.acquisition.next_block_id, start_time=self.now,
                            timestamp_ns=self.timestamp_ns(), exposure_us=s.get("ExposureTime"),
                            gain_db=s.get("Gain", "All"), line_status_all=self.lines.status_all(),
-                           counter_value=self.acquisition.counters["Counter1"],
+                           counter_values=tuple(self.acquisition.counters.values()),
                            settings=self.frame_settings())
 
     def _frame_done(self, record: FrameRecord) -> None:
@@ -535,7 +535,6 @@ class Camera:
             "LineStatus": lambda line: self.lines.status(line),
             "LineStatusAll": lambda _: self.lines.status_all(),
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
-            "CounterValue": lambda counter: self.acquisition.counters[counter],
         })
         missing = [f.name for f in table.FEATURES if f.provided and f.name not in store.providers]
         if missing:

@@ -55,6 +55,8 @@ def _hidden_value(store: FeatureStore, register: Register) -> object:
         return store.bound(register.feature, register.role)
     if register.role == "available":
         return store.is_available(register.feature)
+    if register.role.startswith("available:"):
+        return store.entry_available(register.feature, register.role.partition(":")[2])
     return store.is_locked(register.feature)
 
 

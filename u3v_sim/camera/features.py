@@ -104,6 +104,17 @@ class FeatureStore:
         f = self.features[name]
         return f.available is None or bool(self.evaluate(f.available))
 
+    def entry_available(self, name: str, entry: str, instance: str | None = None) -> bool:
+        """Whether an enumeration entry can be chosen now, for the given selector instance of
+        the feature (None: the current one)."""
+        f = self.features[name]
+        condition = f.entry(entry).available
+        if condition is None:
+            return True
+        if instance is None:
+            return bool(self.evaluate(condition))
+        return bool(self.evaluate(condition, f.selected_by, instance))
+
     def is_locked(self, name: str) -> bool:
         f = self.features[name]
         return f.locked is not None and bool(self.evaluate(f.locked))
@@ -136,13 +147,16 @@ class FeatureStore:
         self.settle()
         return 0.0
 
-    def check(self, f: Feature, value: object) -> object:
-        """The value as stored, or ProtocolError(INVALID_PARAMETER) when the device refuses it."""
+    def check(self, f: Feature, value: object, instance: str | None = None) -> object:
+        """The value as stored for a selector instance (None: the current one), or
+        ProtocolError(INVALID_PARAMETER) when the device refuses it."""
         def refuse(why: str):
             raise ProtocolError(Status.INVALID_PARAMETER, f"{f.name}: {why}")
         if f.kind == ENUMERATION:
             if value not in {e.name for e in f.entries}:
                 refuse(f"no entry {value!r}")
+            if not self.entry_available(f.name, value, instance):
+                refuse(f"{value} is not available now")
             return value
         if f.kind == BOOLEAN:
             if value not in (0, 1):

@@ -186,7 +186,7 @@ def _check_set(store: FeatureStore, saved: dict, saved_features: set, error) -> 
             entries.append((feature, instances[key], label, value))
     for feature, instance, label, value in entries:
         try:
-            store.check(feature, value)
+            store.check(feature, value, instance)
         except ProtocolError as refusal:
             raise error(f"{label} = {_short(value)}: the camera refuses it: {refusal}") from None
     store.settle()
