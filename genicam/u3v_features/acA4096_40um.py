@@ -14,6 +14,13 @@ from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Categ
 
 VENDOR = "Basler"
 MODEL = "acA4096-40um"
+# The XML's identity: Basler's ace USB XML names itself so, and pylon writes it into every
+# persistence file's "# Device = Basler::UsbCameraParams -- ..." line (a real ace USB .pfs:
+# trifinger_cameras config/pylon_camera_settings.txt), so files move between a real ace USB
+# camera and this one. The version GUID is this XML's own (xmlgen.build_xml).
+XML_MODEL_NAME = "UsbCameraParams"
+XML_TOOL_TIP = "Basler USB3Vision camera interface"
+XML_PRODUCT_GUID = "5a809e15-f447-480f-a21f-0fb7256b8400"
 SENSOR_WIDTH = 4112
 SENSOR_HEIGHT = 2176
 
@@ -122,8 +129,9 @@ category(
     string("DeviceSerialNumber", DC, "Serial number of the device.",
            address=ABRM.SERIAL_NUMBER, default="40000001",
            chosen="8-digit format chosen; each simulated camera sets its own"),
+    # Not saved by persistence: settings loaded onto another camera must not rename it.
     string("DeviceUserID", DC, "User-defined name of the device.",
-           address=ABRM.USER_DEFINED_NAME, access="RW", default=""),
+           address=ABRM.USER_DEFINED_NAME, access="RW", default="", persisted=False),
     integer("DeviceSFNCVersionMajor", DC, "Major version of the SFNC the device complies with.",
             access="RO", default=2),
     integer("DeviceSFNCVersionMinor", DC, "Minor version of the SFNC.", access="RO", default=1,
@@ -133,16 +141,22 @@ category(
     enum("DeviceScanType", DC, "Scan type of the sensor.", entries("Areascan"), access="RO",
          default="Areascan"),
     enum("DeviceTemperatureSelector", DC, "Which temperature DeviceTemperature reports.",
-         entries("Coreboard", "Sensorboard"), default="Coreboard"),
+         entries("Coreboard", "Sensorboard"), default="Coreboard", visibility="Expert"),
     floating("DeviceTemperature", DC, "Temperature at the selected location.", access="RO",
-             provided=True, unit="C", selected_by="DeviceTemperatureSelector"),
+             provided=True, unit="C", selected_by="DeviceTemperatureSelector",
+             visibility="Expert"),
     enum("TemperatureState", DC, "Temperature state of the device.",
          entries("Ok", "Critical", "Error"), access="RO", provided=True),
     command("DeviceReset", DC, "Resets the device; it re-enumerates as after power-up."),
     integer("DeviceLinkSelector", DC, "Which link the DeviceLink features control.",
             default=0, minimum=0, maximum=0),
     integer("DeviceLinkSpeed", DC, "Speed of the link in bytes per second.", access="RO",
-            length=8, provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
+            length=8, provided=True, unit="Bps", selected_by="DeviceLinkSelector",
+            visibility="Expert"),
+    # USB 2.0 High Speed carries 480 Mbit/s (60 MB/s); anything faster is SuperSpeed.
+    enum("BslUSBSpeedMode", DC, "USB speed the camera's link runs at.",
+         entries("LowSpeed", "FullSpeed", "HighSpeed", "SuperSpeed"), access="RO",
+         formula="'SuperSpeed' if DeviceLinkSpeed[0] > 60_000_000 else 'HighSpeed'"),
     enum("DeviceLinkThroughputLimitMode", DC,
          "Whether the link bandwidth is limited to DeviceLinkThroughputLimit.",
          valued(Off=0, On=1), default="Off", selected_by="DeviceLinkSelector",
@@ -158,10 +172,13 @@ category(
             chosen="default 360 MB/s as real ace USB saved files show; range 8-500 MB/s "
                    "chosen"),
     integer("DeviceLinkCurrentThroughput", DC, "Bandwidth the current settings need.",
-            access="RO", provided=True, unit="Bps", selected_by="DeviceLinkSelector"),
-    command("TimestampLatch", DC, "Latches the device clock into TimestampLatchValue."),
+            access="RO", provided=True, unit="Bps", selected_by="DeviceLinkSelector",
+            visibility="Expert"),
+    command("TimestampLatch", DC, "Latches the device clock into TimestampLatchValue.",
+            visibility="Expert"),
     integer("TimestampLatchValue", DC, "Device clock (ns) at the last TimestampLatch.",
-            access="RO", address=ABRM.TIMESTAMP, length=8, provided=True, unit="ns"),
+            access="RO", address=ABRM.TIMESTAMP, length=8, provided=True, unit="ns",
+            visibility="Expert"),
 )
 
 # Features that define the payload or the stream are locked while the camera acquires (the
@@ -221,9 +238,43 @@ category(
     integer("PixelDynamicRangeMin", IF, "Smallest pixel value.", access="RO", default=0),
     integer("PixelDynamicRangeMax", IF, "Largest pixel value.", access="RO",
             formula=f"{PIXEL_MAX!r}[PixelFormat]"),
+    enum("PixelColorFilter", IF, "Colour filter of the sensor's pixels (None: mono).",
+         entries("None"), access="RO", default="None"),
     enum("TestImageSelector", IF, "Selects a test image instead of the sensor image.",
          entries("Off", "Testimage1", "Testimage2", "Testimage3", "Testimage4", "Testimage5",
                  "Testimage6"), default="Off"),
+    boolean("TestImageResetAndHold", IF, "Holds the moving test images at their starting "
+            "position; they move on from there when released."),
+)
+
+AN = "AnalogControl"
+category(
+    AN, "Gain, black level, gamma and digital shift.",
+    # (first: the ranges of Gain, BlackLevel and ExposureTime depend on them, and persistence
+    # files restore features in this order)
+    # Basler: removes the factory limits of the selected parameter, widening its range to
+    # what the sensor takes (image quality is no longer guaranteed there).
+    enum("RemoveParameterLimitSelector", AN, "Which parameter RemoveParameterLimit frees.",
+         entries("Gain", "ExposureTime", "BlackLevel"), default="Gain", visibility="Guru"),
+    boolean("RemoveParameterLimit", AN, "Removes the factory limits of the selected "
+            "parameter.", selected_by="RemoveParameterLimitSelector", visibility="Guru"),
+    enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
+    floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0,
+             maximum="36.0 if RemoveParameterLimit['Gain'] else 24.0", unit="dB",
+             selected_by="GainSelector",
+             chosen="range 0-24 dB (0-36 dB with RemoveParameterLimit) chosen"),
+    enum("GainAuto", AN, "Automatic gain control.", entries("Off", "Once", "Continuous"),
+         default="Off"),
+    enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
+         default="All"),
+    floating("BlackLevel", AN, "Black level offset in 12-bit digital numbers.", default=0.0,
+             minimum=0.0, maximum="127.9375 if RemoveParameterLimit['BlackLevel'] else 31.9375",
+             unit="DN", selected_by="BlackLevelSelector",
+             chosen="range 0-31.9375 DN (0-127.9375 with RemoveParameterLimit) chosen"),
+    floating("Gamma", AN, "Gamma correction exponent.", default=1.0, minimum=0.0,
+             maximum=3.99998, chosen="range 0-3.99998 chosen"),
+    integer("DigitalShift", AN, "Shifts the pixel values left by this many bits.", default=0,
+            minimum=0, maximum=4, chosen="range 0-4 chosen"),
 )
 
 TRIGGERS = ("FrameBurstStart", "FrameStart")
@@ -247,9 +298,13 @@ category(
     enum("AcquisitionStatusSelector", AC, "Which acquisition status AcquisitionStatus reports.",
          entries("FrameBurstTriggerWait", "FrameBurstTriggerActive",
                  "FrameBurstTriggerTransfer", "FrameTriggerWait", "FrameActive",
-                 "FrameTransfer", "ExposureActive"), default="FrameTriggerWait"),
+                 "FrameTransfer", "ExposureActive"), default="FrameTriggerWait",
+         visibility="Expert"),
     boolean("AcquisitionStatus", AC, "State of the selected acquisition status.",
-            access="RO", provided=True, default=None, selected_by="AcquisitionStatusSelector"),
+            access="RO", provided=True, default=None, selected_by="AcquisitionStatusSelector",
+            visibility="Expert"),
+    boolean("AcquisitionIdle", AC, "Whether the camera is idle: not acquiring.",
+            access="RO", default=None, formula="not AcquisitionActive"),
     boolean("AcquisitionActive", AC, "Whether the camera acquires (between AcquisitionStart "
             "and AcquisitionStop); the features that define the payload are locked meanwhile.",
             access="RO", provided=True, default=None, visibility="Invisible"),
@@ -269,33 +324,17 @@ category(
     floating("TriggerDelay", AC, "Delay between the trigger and its effect.", default=0.0,
              minimum=0.0, maximum=1_000_000.0, unit="us", selected_by="TriggerSelector",
              chosen="range 0-1 s chosen"),
+    enum("ShutterMode", AC, "Shutter mode of the sensor (the IMX255 has a global shutter).",
+         entries("Global"), default="Global"),
     enum("ExposureMode", AC, "How the exposure time is determined.",
          valued(Timed=1, TriggerWidth=2), default="Timed"),
     enum("ExposureAuto", AC, "Automatic exposure control.", entries("Off", "Once", "Continuous"),
          default="Off"),
     floating("ExposureTime", AC, "Exposure time in microseconds.", default=5000.0,
-             minimum=16.0, maximum=10_000_000.0, unit="us",
-             available="ExposureMode == 'Timed'",
-             chosen="range 16 us - 10 s and default 5 ms chosen"),
-)
-
-AN = "AnalogControl"
-category(
-    AN, "Gain, black level, gamma and digital shift.",
-    enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
-    floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=24.0, unit="dB",
-             selected_by="GainSelector", chosen="range 0-24 dB chosen"),
-    enum("GainAuto", AN, "Automatic gain control.", entries("Off", "Once", "Continuous"),
-         default="Off"),
-    enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
-         default="All"),
-    floating("BlackLevel", AN, "Black level offset in 12-bit digital numbers.", default=0.0,
-             minimum=0.0, maximum=31.9375, unit="DN", selected_by="BlackLevelSelector",
-             chosen="range 0-31.9375 DN chosen"),
-    floating("Gamma", AN, "Gamma correction exponent.", default=1.0, minimum=0.0,
-             maximum=3.99998, chosen="range 0-3.99998 chosen"),
-    integer("DigitalShift", AN, "Shifts the pixel values left by this many bits.", default=0,
-            minimum=0, maximum=4, chosen="range 0-4 chosen"),
+             minimum="4.0 if RemoveParameterLimit['ExposureTime'] else 16.0",
+             maximum=10_000_000.0, unit="us", available="ExposureMode == 'Timed'",
+             chosen="range 16 us - 10 s (from 4 us with RemoveParameterLimit) and default "
+                    "5 ms chosen"),
 )
 
 LINE_SOURCES = ("Off", "ExposureActive", "FrameTriggerWait", "FrameBurstTriggerWait",
@@ -319,6 +358,10 @@ category(
          access="RO", selected_by="LineSelector",
          formula=f"'OptoCoupled' if LineSelector in {OPTO_LINES!r} else 'TTL'",
          chosen="TTL for the GPIO lines chosen from the ace USB entries (no LVTTL there)"),
+    enum("LineLogic", IO, "Logic of the selected line's electrical signal.",
+         entries("Positive", "Negative"), access="RO", selected_by="LineSelector",
+         formula="'Positive'",
+         chosen="Positive (a high voltage is logical 1) on every line chosen"),
     enum("LineSource", IO, "Signal driving the selected output line.", entries(*LINE_SOURCES),
          selected_by="LineSelector", available="LineMode == 'Output'",
          default={"Line1": "Off", "Line2": "UserOutput1", "Line3": "Off", "Line4": "Off"},
@@ -342,8 +385,9 @@ category(
             available=f"LineSelector in {GPIO_LINES!r}"),
     enum("UserOutputSelector", IO, "Which user output UserOutputValue sets.",
          entries(*USER_OUTPUTS), default="UserOutput1"),
+    # Real saved files keep the outputs as UserOutputValueAll only.
     boolean("UserOutputValue", IO, "Value of the selected user output.",
-            selected_by="UserOutputSelector"),
+            selected_by="UserOutputSelector", persisted=False),
     integer("UserOutputValueAll", IO, "Values of all user outputs, bit n for UserOutputn.",
             default=0, minimum=0, maximum=15, volatile=True),
     enum("SoftwareSignalSelector", IO, "Which software signal SoftwareSignalPulse generates.",
@@ -372,7 +416,7 @@ category(
     command("CounterReset", CT, "Resets the selected counter.", selected_by="CounterSelector"),
     integer("CounterDuration", CT, "Count at which the counter ends (0: never).", default=0,
             minimum=0, maximum=0xFFFFFFFF, selected_by="CounterSelector",
-            chosen="range 0-2^32-1 chosen"),
+            visibility="Expert", chosen="range 0-2^32-1 chosen"),
     enum("TimerSelector", CT, "Which timer the timer features configure.", entries("Timer1"),
          default="Timer1"),
     floating("TimerDuration", CT, "Duration of the timer pulse.", default=10.0, minimum=0.0,
@@ -397,14 +441,14 @@ def _event_data(event: str) -> str:
     data = [integer(f"Event{event}", cat,
                     f"Id of the {event} event; its callbacks fire when one arrives.",
                     access="RO", length=2, event=event, event_offset=EVENT_ID_OFFSET,
-                    representation="HexNumber"),
+                    representation="HexNumber", visibility="Expert"),
             integer(f"Event{event}Timestamp", cat, f"Time (ns) of the {event} event.",
                     access="RO", length=8, event=event, event_offset=EVENT_TIMESTAMP_OFFSET,
-                    unit="ns")]
+                    unit="ns", visibility="Expert")]
     if event in EVENTS_WITH_FRAME_ID:
         data.append(integer(f"Event{event}FrameID", cat,
                             f"Frame id the {event} event refers to.", access="RO", length=8,
-                            event=event, event_offset=EVENT_DATA_OFFSET))
+                            event=event, event_offset=EVENT_DATA_OFFSET, visibility="Expert"))
     return category(cat, f"Data of the last {event} event.", *data)
 
 
@@ -438,18 +482,29 @@ category(
     # A selected chunk feature reads its selector's entry value times its length into the
     # chunk: the CounterValue chunk holds one u32 per counter, in COUNTERS order.
     enum("ChunkGainSelector", CH, "Which gain ChunkGain reports.", entries("All"),
-         default="All"),
+         default="All", visibility="Expert"),
     floating("ChunkGain", CH, "Gain of the frame.", access="RO",
              chunk_id=CHUNKS["Gain"][0], unit="dB", selected_by="ChunkGainSelector"),
     integer("ChunkLineStatusAll", CH, "Line states when the frame's exposure started.",
             access="RO", chunk_id=CHUNKS["LineStatusAll"][0], representation="HexNumber"),
     enum("ChunkCounterSelector", CH, "Which counter ChunkCounterValue reports.",
-         entries(*COUNTERS), default="Counter1"),
+         entries(*COUNTERS), default="Counter1", visibility="Expert"),
     integer("ChunkCounterValue", CH, "Value of the selected counter when the frame's "
             "exposure started.", access="RO", chunk_id=CHUNKS["CounterValue"][0],
             selected_by="ChunkCounterSelector"),
     integer("ChunkPayloadCRC16", CH, "CRC-16 of the image data.", access="RO",
             chunk_id=CHUNKS["PayloadCRC16"][0], representation="HexNumber"),
+)
+
+UD = "UserDefinedValueControl"
+category(
+    UD, "Values the user keeps in the camera (saved in user sets).",
+    enum("UserDefinedValueSelector", UD, "Which user-defined value UserDefinedValue shows.",
+         entries("Value1", "Value2", "Value3", "Value4", "Value5"), default="Value1",
+         visibility="Guru"),
+    integer("UserDefinedValue", UD, "The selected user-defined value.", default=0,
+            minimum=-(1 << 31), maximum=(1 << 31) - 1, signed=True,
+            selected_by="UserDefinedValueSelector", visibility="Guru"),
 )
 
 USER_SETS = ("Default", "UserSet1", "UserSet2", "UserSet3")

@@ -70,6 +70,8 @@ class Feature:
     volatile: bool = False
     visibility: str = "Beginner"
     representation: str | None = None
+    # Streamable (saved by GenApi persistence): None follows the rule in ``streamable``.
+    persisted: bool | None = None
     # Why a range or default was chosen where no public source confirms the real camera's.
     chosen: str | None = None
 
@@ -88,8 +90,10 @@ class Feature:
     @property
     def streamable(self) -> bool:
         """Saved and restored by GenApi persistence (pylon's FeaturePersistence): a writable
-        setting."""
-        return self.access == "RW" and self.kind not in (COMMAND,) and not self.is_derived
+        setting, unless the table says otherwise (``persisted``)."""
+        if self.persisted is not None:
+            return self.persisted
+        return self.access == "RW" and self.kind != COMMAND and not self.is_derived
 
     @property
     def is_derived(self) -> bool:

@@ -177,8 +177,9 @@ def test_manifest_and_genicam_file(cam):
     root = etree.fromstring(archive.read(names[0]))
     assert etree.QName(root).localname == "RegisterDescription"
     assert root.get("VendorName") == "Basler"
-    # The XML's ModelName is a GenApi name (the generator writes "-" as "_").
-    assert root.get("ModelName").replace("_", "-") == "acA4096-40um"
+    # The XML names itself as Basler's ace USB XML does (pylon copies this into saved files).
+    assert (root.get("ModelName"), root.get("ProductGuid")) == (
+        "UsbCameraParams", "5a809e15-f447-480f-a21f-0fb7256b8400")
     # The manifest's versions are those the XML itself states.
     file_version = tuple(int(root.get(k)) for k in ("MajorVersion", "MinorVersion",
                                                     "SubMinorVersion"))

@@ -117,7 +117,9 @@ def test_out_of_range_writes_are_refused_and_change_nothing(node_map, camera, ho
             if feature.kind in (INTEGER, FLOAT):
                 step = n.inc if feature.kind == INTEGER else max(abs(n.max) * 1e-6, 1e-3)
                 for bad in (n.max + step, n.min - step):
-                    if feature.kind == INTEGER and not 0 <= bad < 2 ** (8 * feature.length):
+                    bits = 8 * feature.length
+                    lowest, top = (-(1 << bits - 1), 1 << bits - 1) if feature.signed else (0, 1 << bits)
+                    if feature.kind == INTEGER and not lowest <= bad < top:
                         continue  # not representable in the register at all
                     with pytest.raises(genapi.OutOfRangeException):
                         n.value = bad

@@ -109,7 +109,8 @@ class BlockBuilder:
     def build(self, record: FrameRecord) -> Block:
         s = record.settings
         settings = image_settings(s, self.noise)
-        image = self.generator.render(settings, record.block_id, record.timestamp_ns)
+        frame_index = record.block_id if s["TestImageSelector"] == "Off" else s["TestImageFrame"]
+        image = self.generator.render(settings, frame_index, record.timestamp_ns)
         payload_type = sp.PAYLOAD_IMAGE
         layout_id = None
         tail = b""

@@ -158,6 +158,9 @@ class Camera:
         self.space = self._register_space()
 
     def _new_engine(self) -> None:
+        # Block id from which the moving test images count their frames (TestImageResetAndHold
+        # released there).
+        self.test_image_origin = 0
         self.lines = Lines(self.scheduler, self.store, self.timestamp_at, self.emit, self.seed)
         self.acquisition = Acquisition(self.store, self.scheduler, self.lines,
                                        self.frame_timing, self.timestamp_at,
@@ -439,6 +442,9 @@ class Camera:
         settings["BlackLevel"] = s.get("BlackLevel", "All")
         settings["ChunksEnabled"] = tuple(
             chunk for chunk in table.CHUNKS if s.get("ChunkEnable", chunk))
+        # How far the moving test images have moved: held at their start, or counting frames.
+        settings["TestImageFrame"] = (0 if s.get("TestImageResetAndHold") else
+                                      self.acquisition.next_block_id - self.test_image_origin)
         return settings
 
     def thermal_check(self, now: float) -> None:
@@ -552,7 +558,7 @@ class Camera:
             "UserSetLoad": self._user_set_load,
             "DeviceReset": self._device_reset,
         })
-        store.write_hooks.append(self._sync_user_outputs)
+        store.write_hooks.append(self._follow_setting)
         store.write_hooks.append(self._remember_startup_set)
         store.write_hooks.append(self._observe_write)
         if self.user_sets.startup_set in self.user_sets.sets:
@@ -637,9 +643,13 @@ class Camera:
         self.lines.restore_external(external)
         self.emit(Rebooted(0, cause))
 
-    def _sync_user_outputs(self, name: str, instance: str | None, value: object) -> None:
+    def _follow_setting(self, name: str, instance: str | None, value: object) -> None:
+        """State that follows a written setting: the moving test images' start, and the user
+        outputs with their summary UserOutputValueAll."""
         s = self.store
-        if name == "UserOutputValue":
+        if name == "TestImageResetAndHold" and not value:
+            self.test_image_origin = self.acquisition.next_block_id
+        elif name == "UserOutputValue":
             s.values[("UserOutputValueAll", None)] = sum(
                 bool(s.values[("UserOutputValue", out)]) << i
                 for i, out in enumerate(table.USER_OUTPUTS))

@@ -39,8 +39,7 @@ class FeatureStore:
         # leave their range without being written.
         self._dependent = [
             f for f in self.features.values()
-            if f.kind in (INTEGER, FLOAT) and not f.is_derived and not f.selected_by
-            and f.data_port is None
+            if f.kind in (INTEGER, FLOAT) and not f.is_derived and f.data_port is None
             and (f.forced or any(isinstance(b, str) for b in (f.minimum, f.maximum, f.increment)))]
         for name, value in (initial or {}).items():
             self.values[(name, None)] = value
@@ -88,15 +87,17 @@ class FeatureStore:
             return self.get(name, index)
         return expr.evaluate(source, lookup)
 
-    def bound(self, name: str, which: str) -> float | int | None:
-        """A feature's min, max or inc now. An integer's dynamic max lies on its increment
-        grid (layout.snaps_to_increment): the largest value the feature takes."""
+    def bound(self, name: str, which: str, instance: str | None = None) -> float | int | None:
+        """A feature's min, max or inc now, for a selector instance (None: the current one).
+        An integer's dynamic max lies on its increment grid (layout.snaps_to_increment): the
+        largest value the feature takes."""
         f = self.features[name]
         value = {"min": f.minimum, "max": f.maximum, "inc": f.increment}[which]
         if isinstance(value, str):
-            value = self.evaluate(value)
+            value = (self.evaluate(value) if instance is None
+                     else self.evaluate(value, f.selected_by, instance))
             if snaps_to_increment(f, which):
-                lo, inc = self.bound(name, "min"), self.bound(name, "inc")
+                lo, inc = self.bound(name, "min", instance), self.bound(name, "inc", instance)
                 value = lo + (value - lo) // inc * inc
         return value
 
@@ -166,8 +167,7 @@ class FeatureStore:
             return value
         if f.kind == FLOAT and not math.isfinite(value):
             refuse("not a finite number")
-        lo, hi, inc = self.bound(f.name, "min"), self.bound(f.name, "max"), \
-            self.bound(f.name, "inc")
+        lo, hi, inc = (self.bound(f.name, which, instance) for which in ("min", "max", "inc"))
         if lo is not None and value < lo:
             refuse(f"{value} below minimum {lo}")
         if hi is not None and value > hi:
@@ -181,15 +181,16 @@ class FeatureStore:
         bounding each other (Width and OffsetX) both settle."""
         for _ in range(2):
             for f in self._dependent:
-                key = (f.name, None)
-                value = self.values[key]
-                if f.forced is not None and self.evaluate(f.forced[0]):
-                    value = self.evaluate(f.forced[1])
-                self.values[key] = self._clamped(f, value)
+                for instance in self.instances(f.name):
+                    key = (f.name, instance)
+                    value = self.values[key]
+                    if f.forced is not None and self.evaluate(f.forced[0]):
+                        value = self.evaluate(f.forced[1])
+                    self.values[key] = self._clamped(f, value, instance)
 
-    def _clamped(self, f: Feature, value):
-        lo, hi = self.bound(f.name, "min"), self.bound(f.name, "max")
-        inc = self.bound(f.name, "inc") if f.kind == INTEGER else None
+    def _clamped(self, f: Feature, value, instance: str | None):
+        lo, hi = self.bound(f.name, "min", instance), self.bound(f.name, "max", instance)
+        inc = self.bound(f.name, "inc", instance) if f.kind == INTEGER else None
         if hi is not None and value > hi:
             value = hi
         if inc and lo is not None:

@@ -1,0 +1,86 @@
+"""The small ace USB nodes, through the official GenApi on the in-process camera: parameter
+limits, test image hold, idle state, link speed, shutter and line logic, user-defined values."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from genicam import genapi
+
+from stream_host import program_like_aravis, pull_block
+
+
+def test_remove_parameter_limit_widens_the_range_and_the_value_comes_back_inside(node_map):
+    assert (node_map.Gain.min, node_map.Gain.max) == (0.0, 24.0)
+    assert node_map.ExposureTime.min == 16.0
+    with pytest.raises(genapi.OutOfRangeException):
+        node_map.Gain.value = 30.0
+    node_map.RemoveParameterLimitSelector.value = "Gain"
+    node_map.RemoveParameterLimit.value = True
+    assert node_map.Gain.max == 36.0
+    node_map.Gain.value = 30.0
+    node_map.RemoveParameterLimitSelector.value = "ExposureTime"
+    node_map.RemoveParameterLimit.value = True
+    node_map.ExposureTime.value = 5.0
+    assert node_map.ExposureTime.value == 5.0
+    # Limits back: the values are brought into the factory range.
+    node_map.RemoveParameterLimit.value = False
+    node_map.RemoveParameterLimitSelector.value = "Gain"
+    node_map.RemoveParameterLimit.value = False
+    assert (node_map.Gain.max, node_map.Gain.value) == (24.0, 24.0)
+    assert node_map.ExposureTime.value == 16.0
+
+
+def test_reset_and_hold_keeps_a_moving_test_image_at_its_start(camera, host, node_map):
+    node_map.Width.value, node_map.Height.value = 64, 8
+    node_map.TestImageSelector.value = "Testimage2"         # moves one pixel per frame
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    program = program_like_aravis(host)
+    node_map.AcquisitionStart.execute()
+
+    def frame(at: float) -> str:
+        host.clock.now = at
+        node_map.TriggerSoftware.execute()
+        return hashlib.sha256(pull_block(camera, program, at + 0.05).payload).hexdigest()
+
+    moving = [frame(0.1 * i) for i in range(1, 4)]
+    assert len(set(moving)) == 3
+    node_map.TestImageResetAndHold.value = True
+    held = [frame(0.1 * i) for i in range(4, 7)]
+    assert held == [moving[0]] * 3                           # back at the start, held
+    node_map.TestImageResetAndHold.value = False
+    again = [frame(0.1 * i) for i in range(7, 10)]
+    assert again[0] == held[0] and len(set(again)) == 3    # moves on from its start
+
+
+def test_acquisition_idle_follows_the_acquisition(node_map):
+    assert node_map.AcquisitionIdle.value is True
+    node_map.AcquisitionStart.execute()
+    assert node_map.AcquisitionIdle.value is False
+    node_map.AcquisitionStop.execute()
+    assert node_map.AcquisitionIdle.value is True
+
+
+def test_read_only_facts_of_this_camera(node_map):
+    assert node_map.BslUSBSpeedMode.value == "SuperSpeed"
+    assert not genapi.is_writable(node_map.get_node("BslUSBSpeedMode"))
+    assert node_map.ShutterMode.value == "Global"
+    assert node_map.PixelColorFilter.value == "None"
+    for line in ("Line1", "Line2", "Line3", "Line4"):
+        node_map.LineSelector.value = line
+        assert node_map.LineLogic.value == "Positive"
+
+
+def test_user_defined_values_are_kept_in_user_sets(node_map):
+    node_map.UserDefinedValueSelector.value = "Value4"
+    node_map.UserDefinedValue.value = -123456
+    assert (node_map.UserDefinedValue.min, node_map.UserDefinedValue.max) == (-2**31, 2**31 - 1)
+    node_map.UserSetSelector.value = "UserSet2"
+    node_map.UserSetSave.execute()
+    node_map.UserDefinedValue.value = 7
+    node_map.UserSetLoad.execute()
+    assert node_map.UserDefinedValue.value == -123456
+    node_map.UserDefinedValueSelector.value = "Value1"
+    assert node_map.UserDefinedValue.value == 0
