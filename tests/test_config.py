@@ -112,6 +112,8 @@ def test_usbfs_memory_mb(tmp_path):
     ("usbfs_memory_mb = 1.5\n", "usbfs_memory_mb = 1.5: must be an integer"),
     ("usbfs_memory_mb = -1\n", "usbfs_memory_mb = -1: must be 0 or more"),
     ("usbfs_memory_mb = 4294967296\n", "usbfs_memory_mb = 4294967296: must be at most 4294967295"),
+    ("".join(f'[[camera]]\nserial = "{n}"\n' for n in range(1, 41)),
+     "camera: 40 [[camera]] tables: one daemon serves at most 32 cameras"),
 ])
 def test_mistakes_get_a_clear_error(tmp_path, text, message):
     with pytest.raises(ConfigError) as error:

@@ -5,13 +5,18 @@ that never names a node the camera has left, and the configured usbfs memory lim
 from __future__ import annotations
 
 import json
+import os
+import select
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 import pytest
 from transports.daemon_host import Daemon
+
+from u3v_sim.harness import HarnessError
 
 
 def request(daemon: Daemon, message: bytes, timeout: float = 60) -> dict:
@@ -158,13 +163,16 @@ def test_the_temperature_command_heats_the_camera_into_its_states(daemon):
 
 # -- 4. an unplugged camera is unpowered -------------------------------------------------------
 
-def test_line_and_snapshot_are_refused_on_an_unplugged_camera(daemon, tmp_path):
+def test_an_unplugged_camera_takes_input_levels_but_nothing_that_needs_power(daemon, tmp_path):
+    """The outside world acts on an unpowered camera (a level held on an input is there when
+    it boots); what needs the camera running is refused as unavailable."""
     assert ask(daemon, command="unplug") == {"code": "ok"}
     try:
+        assert ask(daemon, command="line", line="Line3", level=True)["logic"] is True
         refused = "camera 40012345 is unplugged (unpowered"
-        assert ask(daemon, command="line", line="Line3", level=True)["error"].startswith(refused)
         assert ask(daemon, command="snapshot")["error"].startswith(refused)
-        for args in (["line", "Line3", "1"], ["snapshot", "-o", str(tmp_path / "s.png")]):
+        assert ask(daemon, command="feature_get", name="Width")["error"].startswith(refused)
+        for args in (["feature", "get", "Width"], ["snapshot", "-o", str(tmp_path / "s.png")]):
             result = daemon.run([sys.executable, "-m", "u3v_sim", *args], check=False)
             # (exit status 4: unavailable, harness/results.py and cli.EXIT_CODES)
             assert result.returncode == 4 and f"[unavailable] {refused}" in result.stderr, result
@@ -172,7 +180,8 @@ def test_line_and_snapshot_are_refused_on_an_unplugged_camera(daemon, tmp_path):
         assert not (tmp_path / "s.png").exists()
     finally:
         assert ask(daemon, command="replug") == {"code": "ok"}
-    assert ask(daemon, command="line", line="Line3", level=True)["logic"] is True
+    assert ask(daemon, command="feature_get", name="LineStatus", selector="Line3")["value"] is True
+    assert ask(daemon, command="line", line="Line3", level=False)["logic"] is False
     assert "png" in ask(daemon, command="snapshot")
 
 
@@ -222,3 +231,105 @@ def test_features_lists_the_running_cameras_values(daemon):
         assert width.split()[-1] == "2048", width
     finally:
         ask(daemon, command="feature_set", name="Width", value=4096)
+
+
+# -- 7. the harness's plug actions void what the daemon had scheduled --------------------------
+
+def plug_state(daemon: Daemon) -> str:
+    camera = daemon.status()[0]
+    return ("reenumerating" if camera["reenumerating"] else
+            "plugged" if camera["plugged"] else "unplugged")
+
+
+def wait_for(condition, within_s: float = 10.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_harness_replug_cancels_the_replug_an_injected_disconnect_had_pending(daemon):
+    harness = daemon.harness()
+    with harness:
+        observed = harness.subscribe()
+        harness.fault("disconnect", replug_ms=1500)
+        wait_for(lambda: plug_state(daemon) == "unplugged")
+        harness.replug()
+        harness.set("Width", 512)
+        time.sleep(2.5)                            # past the disconnect's own replug
+        assert harness.get("Width") == 512         # no second power cycle
+        assert plug_state(daemon) == "plugged"
+        harness.close()
+        plugs = [o["plugged"] for o in observed if o["event"] == "plug"]
+    assert plugs == [False, True]
+    harness.set("Width", 4096)
+
+
+def test_an_unplug_during_a_reset_s_re_enumeration_leaves_the_camera_unplugged(daemon):
+    harness = daemon.harness()
+    harness.execute("DeviceReset")                  # as a host does: re-enumerates later
+    harness.unplug()
+    time.sleep(2.5)                                 # past the reset's return to the bus
+    assert plug_state(daemon) == "unplugged"
+    assert daemon.status()[0]["devnode"] is None
+    harness.replug()
+    assert plug_state(daemon) == "plugged" and harness.get("Width") == 4096
+
+
+# -- 8. the CLI: one coded line per refusal, negative numbers, hex parameters -----------------
+
+def cli(daemon: Daemon, *args: str):
+    return daemon.run([sys.executable, "-m", "u3v_sim", *args], check=False)
+
+
+def test_cli_refusals_carry_their_code_and_exit_status(daemon, tmp_path):
+    for args in (["events", "--serial", "999"], ["features", "--serial", "999"]):
+        result = cli(daemon, *args)
+        assert (result.returncode, result.stderr.strip()) == (
+            6, "Error: [no_such_camera] no camera with serial 999"), result
+    result = cli(daemon, "snapshot", "-o", str(tmp_path / "no" / "such" / "dir.png"))
+    assert result.returncode == 2 and "[invalid_argument]" in result.stderr, result
+    # Negative numbers are values, not options.
+    result = cli(daemon, "feature", "set", "ExposureTime", "-1")
+    assert result.returncode == 3 and "[refused INVALID_PARAMETER]" in result.stderr, result
+    result = cli(daemon, "line", "Line3", "-5V")
+    assert result.returncode == 3 and "-5.0 V refused" in result.stderr, result
+    assert cli(daemon, "temperature", "-10").stdout.strip() == "Ok"
+    assert cli(daemon, "temperature", "0").returncode == 0
+    # GenCP statuses in hex, as they are written.
+    result = cli(daemon, "fault", "add", "status", "--param", "status=0x8006")
+    assert result.returncode == 0, result
+    assert cli(daemon, "fault", "clear").returncode == 0
+
+
+def test_events_into_a_pipe_that_closes_exit_quietly(daemon):
+    """`u3v-sim events | head -1`: once head is gone, events ends at its next line, quietly."""
+    reader, writer = os.pipe()
+    events = subprocess.Popen([sys.executable, "-m", "u3v_sim", "events"], env=daemon.env,
+                              stdout=writer, stderr=subprocess.PIPE, text=True)
+    os.close(writer)
+    harness = daemon.harness()
+    with os.fdopen(reader, "rb") as head:
+        while not select.select([head], [], [], 0.1)[0]:
+            harness.set("Width", 2048)              # (something to observe)
+        assert head.readline()
+    deadline = time.monotonic() + 30
+    while events.poll() is None and time.monotonic() < deadline:
+        harness.set("Width", 2048)                  # observations: events writes, and learns
+        harness.set("Width", 4096)
+        time.sleep(0.05)
+    assert events.wait(5) == 0
+    assert events.stderr.read() == ""
+
+
+def test_images_of_integer_types_without_a_full_scale_are_refused(daemon):
+    np = pytest.importorskip("numpy")
+    harness = daemon.harness()
+    with pytest.raises(HarnessError) as refused:
+        harness.image(np.full((100, 100), 255))             # int64: 255 of what?
+    assert refused.value.code == "invalid_argument"
+    assert "int64 pixels: give uint8 (0-255), uint16 (0-65535) or floats" in refused.value.message
+    with pytest.raises(HarnessError, match="NaN pixels"):
+        harness.image(np.full((100, 100), np.nan))
+    assert harness.image(np.full((100, 100), 255, np.uint8))["source"]
+    harness.image(None)

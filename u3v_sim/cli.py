@@ -95,7 +95,7 @@ def features(category: str | None, serial: str | None) -> None:
                 value = running.get(f.name)
             except HarnessError as error:
                 if error.code not in ("invalid_argument", "refused"):
-                    raise click.ClickException(error.message) from None
+                    raise HarnessRefusal(error.code, error.message, error.status) from None
                 value = "(not available)"   # (an output feature of an input line, ...)
         click.echo(f"{f.category:24} {f.name:36} {f.kind:12} {f.access}  {value}")
 
@@ -174,6 +174,9 @@ def _harness(serial: str | None = None):
     return Harness(serial=serial)
 
 
+# A command whose arguments may be negative numbers (-10 is a value, not an option).
+NUMBERS_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
+
 # Exit status of a command the daemon did not carry out, by result code (a script tells a
 # refused write from an unplugged camera without reading the message).
 EXIT_CODES = {"no_daemon": 1, "invalid_argument": 2, "refused": 3, "unavailable": 4,
@@ -221,8 +224,9 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(reply, indent=2))
         return
     for cam in reply["cameras"]:
-        click.echo(f"{cam['serial']} {cam['devnode'] or '-'} "
-                   f"{'plugged' if cam['plugged'] else 'unplugged'}"
+        state = ("re-enumerating" if cam["reenumerating"] else
+                 "plugged" if cam["plugged"] else "unplugged")
+        click.echo(f"{cam['serial']} {cam['devnode'] or '-'} {state}"
                    f" clients={cam['clients']} acquiring={cam['acquiring']} "
                    f"fps={cam['fps']} MB/s={cam['mb_per_s']} sent={cam['frames_sent']} "
                    f"dropped={cam['frames_dropped']} overtriggers={cam['overtriggers']} "
@@ -238,7 +242,7 @@ def plug(action: str, serial: str | None) -> None:
     _call(harness.unplug if action == "unplug" else harness.replug)
 
 
-@main.command()
+@main.command(context_settings=NUMBERS_MAY_BE_NEGATIVE)
 @click.argument("line")
 @click.argument("value")
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
@@ -298,14 +302,14 @@ def feature_get(name: str, selector: str | None, serial: str | None) -> None:
     click.echo(_format(_call(_harness(serial).get, name, selector)))
 
 
-@feature.command("set")
+@feature.command("set", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 @click.argument("name")
 @click.argument("value")
 @click.option("--selector", help="The selector entry to write (e.g. Line3 for LineMode).")
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def feature_set(name: str, value: str, selector: str | None, serial: str | None) -> None:
     """Write VALUE (as text: the camera reads it by the feature's type) to feature NAME; a
-    refused write exits 1 with the reason and the GenCP status. Prints the value held."""
+    refused write exits 3 with the reason and the GenCP status. Prints the value held."""
     click.echo(_format(_call(_harness(serial).set, name, value, selector)))
 
 
@@ -359,7 +363,10 @@ def _param(ctx, param, values) -> dict:
         try:
             out[name] = float(value) if sep else None
         except ValueError:
-            out[name] = None
+            try:   # (hex, as GenCP statuses and addresses are written: status=0x8006)
+                out[name] = float(int(value, 0))
+            except ValueError:
+                out[name] = None
         if out[name] is None:
             raise click.BadParameter(f"{text!r}: give NAME=NUMBER", ctx, param)
     return out
@@ -432,9 +439,12 @@ def events(serial: str | None, count: int | None) -> None:
             if count is not None and n >= count:
                 return
     except HarnessError as error:
-        raise click.ClickException(error.message) from None
+        raise HarnessRefusal(error.code, error.message, error.status) from None
     except KeyboardInterrupt:
         return
+    except BrokenPipeError:   # (the reader stopped: `u3v-sim events | head`)
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _finite(ctx, param, value: float) -> float:
@@ -444,7 +454,7 @@ def _finite(ctx, param, value: float) -> float:
     return value
 
 
-@main.command()
+@main.command(context_settings=NUMBERS_MAY_BE_NEGATIVE)
 @click.argument("ambient_offset", type=click.FloatRange(-40, 100), callback=_finite)
 @click.option("--serial", callback=_serial, help="Which camera (default: the first).")
 def temperature(ambient_offset: float, serial: str | None) -> None:
@@ -464,7 +474,7 @@ def snapshot(output: Path, serial: str | None) -> None:
     try:
         output.write_bytes(data)
     except OSError as error:
-        raise click.ClickException(f"{output}: {error.strerror}") from None
+        raise HarnessRefusal("invalid_argument", f"{output}: {error.strerror}", None) from None
     click.echo(str(output))
 
 

@@ -122,8 +122,14 @@ class _CameraSchema(_Strict):
     features: dict[StrictStr, FeatureValue] = {}
 
 
+# Cameras one daemon serves: they share one bus of 126 device numbers, which replugs use up
+# while clients still hold old nodes open, and a pacing thread each. Chosen.
+MAX_CAMERAS = 32
+
+
 class _DaemonSchema(_Strict):
-    camera: Annotated[list[_CameraSchema], Field(min_length=1)] = [_CameraSchema()]
+    camera: Annotated[list[_CameraSchema], Field(min_length=1, max_length=MAX_CAMERAS)] = \
+        [_CameraSchema()]
     state_dir: PathText | None = None
     stress: StrictBool = False
     direct_memory: StrictBool = True
@@ -218,6 +224,9 @@ def _describe(error: ValidationError, data: dict) -> str:
             why = f"must be {item['ctx']['ge']} or more"
         elif item["type"] == "less_than_equal":
             why = f"must be at most {item['ctx']['le']}"
+        elif item["type"] == "too_long":
+            why = (f"{item['ctx']['actual_length']} [[camera]] tables: one daemon serves at "
+                   f"most {MAX_CAMERAS} cameras")
         else:
             why = _WHY.get(item["type"], item["msg"])
         _, whys, kind = found.setdefault(label, (item["input"], [], item["type"]))
@@ -230,7 +239,7 @@ def _describe(error: ValidationError, data: dict) -> str:
             why = "must be " + " or ".join(w.removeprefix("must be ") for w in whys)
         else:
             why = whys[0]
-        parts.append(f"{label}: {why}" if kind == "extra_forbidden"
+        parts.append(f"{label}: {why}" if kind in ("extra_forbidden", "too_long")
                      else f"{label} = {_short(value)}: {why}")
     return "; ".join(parts)
 

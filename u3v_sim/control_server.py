@@ -11,8 +11,12 @@ Bounded whatever a local process does with it:
   and is closed at once, so idle connections cannot use up the daemon's file descriptors
   (which umockdev needs too: its accept failing is fatal);
 - the request line must arrive within ``request_timeout_s`` and be at most
-  ``max_request_bytes`` long; the reply (each line of a subscription) must be taken within
-  ``reply_timeout_s``;
+  ``max_request_bytes`` long; the reply must be taken within ``reply_timeout_s``;
+- a subscription waits for a slow reader as long as it takes: what the reader has not taken
+  waits in its bounded buffer (``observers.py``), whose overflow it is told of in-band, so a
+  paused reader loses nothing silently; the stream ends when the client closes the connection
+  or sends anything more (a client must keep its sending side open: ``nc -N`` shuts it, which
+  reads here as a close);
 - a client that goes away early costs a debug line, not an error with a traceback.
 """
 
@@ -124,20 +128,29 @@ class ControlServer:
 
     async def _stream(self, items: AsyncIterator[dict], reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:
-        """Send each item as it comes until the client closes (or sends anything more)."""
-        left = asyncio.ensure_future(reader.read(1))
+        """Send each item as it comes, however slowly the client takes them, until the
+        client closes or sends anything more."""
+        left: asyncio.Future = asyncio.ensure_future(reader.read(1))
         item: asyncio.Future | None = None
         try:
             while True:
-                item = asyncio.ensure_future(anext(items))
-                done, _ = await asyncio.wait({item, left},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if left in done:
+                if item is None:
+                    item = asyncio.ensure_future(anext(items))
+                await asyncio.wait({item, left}, return_when=asyncio.FIRST_COMPLETED)
+                if left.done():
                     return
                 try:
-                    await self._send(writer, item.result())
+                    data = item.result()
                 except StopAsyncIteration:
                     return
+                item = None
+                writer.write(json.dumps(data).encode() + b"\n")
+                drained = asyncio.ensure_future(writer.drain())
+                await asyncio.wait({drained, left}, return_when=asyncio.FIRST_COMPLETED)
+                if not drained.done():   # (the client closed while it was not reading)
+                    drained.cancel()
+                    return
+                drained.result()   # (a failed write: the client is gone)
         finally:
             left.cancel()
             if item is not None and not item.done():

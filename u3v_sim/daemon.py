@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -106,6 +107,11 @@ class CameraService:
     loop_deadline: float = float("inf")
     # A DeviceReset was acknowledged: the camera leaves the bus and comes back.
     reenumerating: bool = False
+    # The next plug change the daemon makes by itself (a reset's leave or return, the replug
+    # after an injected disconnect); the harness plugging or unplugging cancels it.
+    plug_timer: asyncio.TimerHandle | None = None
+    # Off the USB port (by the harness or a disconnect): unpowered.
+    unpowered: bool = False
     # The pacing thread, and its stop signal.
     pacer: threading.Thread | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -143,7 +149,8 @@ class CameraService:
                 dropped_buffer_full=s.frames_dropped_buffer_full,
                 dropped_not_streaming=s.frames_dropped_not_streaming,
                 dropped_daemon_overload=s.frames_dropped_daemon_overload,
-                dropped_fault=s.frames_dropped_fault, frames_failed=s.frames_aborted,
+                dropped_fault=s.frames_dropped_fault,
+                frames_failed=s.frames_aborted + s.frames_sent_failed,
                 buffered_frames=camera.stream_channel.buffered_frames,
                 overtriggers=a.frame_start_overtriggers,
                 events_sent=camera.events_sent, events_dropped=camera.events_dropped,
@@ -235,8 +242,11 @@ class Daemon:
                 service.wake.set()
 
         def on_client(attached: bool, clients: int) -> None:
-            """(Under the lock.) Seen by the harness as an observation."""
+            """(Under the lock.) Seen by the harness as an observation, at the device time
+            it happens (the camera is brought to now first: its clock may stand still while
+            idle)."""
             camera = service.camera
+            camera.advance(self.clock())
             camera.emit(ClientChanged(camera.timestamp_ns(), attached, clients))
             service.wake.set()
 
@@ -246,19 +256,41 @@ class Daemon:
 
     # -- hot-plug ----------------------------------------------------------------------------
 
+    def plug(self, service: CameraService, plugged: bool) -> None:
+        """The harness pulls the cable or plugs it (back) in. What the daemon had scheduled
+        by itself is void: a reset's re-enumeration, the replug after an injected
+        disconnect."""
+        self._cancel_plug_timer(service)
+        service.reenumerating = False
+        (self.replug if plugged else self.unplug)(service)
+
+    def _cancel_plug_timer(self, service: CameraService) -> None:
+        if service.plug_timer is not None:
+            service.plug_timer.cancel()
+            service.plug_timer = None
+
+    def _plug_later(self, service: CameraService, delay_s: float, action: Callable) -> None:
+        """(On the loop) ``action()`` after ``delay_s``, as the service's one pending plug
+        change."""
+        def run() -> None:
+            service.plug_timer = None
+            action()
+        self._cancel_plug_timer(service)
+        service.plug_timer = self.loop.call_later(delay_s, run)
+
     def unplug(self, service: CameraService, power: bool = True) -> None:
         """The cable is pulled: the camera loses power (it is powered from the USB port).
         ``power=False``: the device only leaves the bus (a DeviceReset's re-enumeration)."""
-        if service.port.syspath is None:
-            return
-        service.port.unplug()
-        if power:
+        if service.port.syspath is not None:
+            service.port.unplug()
+            if service.port.open_clients:
+                service.old_ports.append(service.port)
+        if power and not service.unpowered:
+            service.unpowered = True
             with service.lock:
                 service.camera.power_off(self.clock())
                 service.camera.emit(PlugChanged(service.camera.timestamp_ns(), False))
         service.wake.set()
-        if service.port.open_clients:
-            service.old_ports.append(service.port)
 
     def replug(self, service: CameraService, power: bool = True) -> None:
         """Plugged in (again): the camera boots as after power-on and enumerates with a new
@@ -266,6 +298,7 @@ class Daemon:
         DeviceReset)."""
         self.unplug(service, power)
         if power:
+            service.unpowered = False
             with service.lock:
                 service.camera.emit(PlugChanged(0, True))
                 service.camera.power_up(self.clock(), cause="replug")
@@ -283,9 +316,11 @@ class Daemon:
         (0: until replugged)."""
         log.info("camera %s: injected disconnect (back in %.3f s)", service.config.serial,
                  replug_s)
+        self._cancel_plug_timer(service)
+        service.reenumerating = False
         self.unplug(service)
         if replug_s > 0:
-            self.loop.call_later(replug_s, self.replug, service)
+            self._plug_later(service, replug_s, lambda: self.replug(service))
 
     async def _let_clients_go(self) -> None:
         """After the unplug at shut-down, give clients a moment to reap their URBs (completed
@@ -304,10 +339,10 @@ class Daemon:
         """DeviceReset (any thread): the camera has acknowledged; it leaves the bus once the
         host has had the ack, and comes back, as a real one does."""
         service.reenumerating = True
-        def later() -> None:   # (it booted at the reset already: no second power cycle)
+        def leave() -> None:   # (it booted at the reset already: no second power cycle)
             self.unplug(service, power=False)
-            self.loop.call_later(REPLUG_DELAY_S, self.replug, service, False)
-        self.loop.call_soon_threadsafe(self.loop.call_later, RESET_LEAVE_S, later)
+            self._plug_later(service, REPLUG_DELAY_S, lambda: self.replug(service, False))
+        self.loop.call_soon_threadsafe(self._plug_later, service, RESET_LEAVE_S, leave)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -504,6 +539,7 @@ class Daemon:
             if self.control_server is not None:
                 self.control_server.close()
             for service in self.services:
+                self._cancel_plug_timer(service)
                 self.unplug(service)
             await self._let_clients_go()
             for service in self.services:

@@ -91,17 +91,21 @@ class Dispatcher:
         raise CommandError(ResultCode.NO_SUCH_CAMERA, f"no camera with serial {serial}")
 
     def powered(self, command) -> CameraService:
+        """The camera, which must have power (a re-enumerating one has: it is only off the
+        bus)."""
         service = self.service(command.serial)
-        if service.port.syspath is None:
+        if service.unpowered:
             raise CommandError(ResultCode.UNAVAILABLE,
                                f"camera {service.config.serial} is unplugged (unpowered: it "
                                f"takes its power from the USB port); replug it first")
         return service
 
-    def _on_camera(self, command, action: Callable) -> Any:
+    def _on_camera(self, command, action: Callable, unpowered_too: bool = False) -> Any:
         """Run ``action(camera, now)`` under the camera's lock; wake its pacing loop after
-        (the camera's schedule and observations may have changed)."""
-        service = self.powered(command)
+        (the camera's schedule and observations may have changed). ``unpowered_too``: what
+        the outside world does to the camera, which it does to an unplugged one too (a level
+        held on an input is there when it boots)."""
+        service = self.service(command.serial) if unpowered_too else self.powered(command)
         try:
             with service.lock:
                 return action(service.camera, self.daemon.clock())
@@ -124,8 +128,7 @@ class Dispatcher:
                 "loop_lag_ms": percentiles_ms(self.daemon.loop_lag)}
 
     def _plug(self, command: c.Plug) -> dict:
-        service = self.service(command.serial)
-        (self.daemon.unplug if command.command == "unplug" else self.daemon.replug)(service)
+        self.daemon.plug(self.service(command.serial), command.command != "unplug")
         return {}
 
     async def _reset(self, command: c.Reset) -> dict:
@@ -144,7 +147,8 @@ class Dispatcher:
     def _line(self, command: c.Line) -> dict:
         result = self._on_camera(command, lambda camera, now: camera.drive_line(
             command.line, now, level=None if command.level is None else bool(command.level),
-            voltage=None if command.voltage is None else float(command.voltage)))
+            voltage=None if command.voltage is None else float(command.voltage)),
+            unpowered_too=True)
         return {"logic": result.logic, "warning": result.warning}
 
     def _pulse(self, command: c.Pulse) -> dict:
@@ -155,7 +159,7 @@ class Dispatcher:
                 delay_s=command.delay_us / 1e6, level=command.level)
             return {"first_edge_ns": camera.timestamp_at(now + command.delay_us / 1e6),
                     "last_edge_ns": camera.timestamp_at(last)}
-        return self._on_camera(command, start)
+        return self._on_camera(command, start, unpowered_too=True)
 
     def _feature_get(self, command: c.FeatureGet) -> dict:
         value = self._on_camera(command, lambda camera, now: camera.read_feature(

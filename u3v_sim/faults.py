@@ -85,7 +85,7 @@ KINDS: dict[str, FaultKind] = {
     "late_ack": FaultKind(
         CONTROL, "the ack comes `delay_ms` late without a PENDING_ACK, beyond the device's "
                  "maximum response time: the host times out and retries",
-        {"delay_ms": Param(600.0, 0.0, 60_000.0)}),
+        {"delay_ms": Param(200.0, 0.0, 60_000.0)}),
     "overheat": FaultKind(
         DEVICE, "the surroundings warm by `ambient_offset_c` °C: TemperatureState goes "
                 "Critical (72 °C) or Error (80 °C), with the CriticalTemperature and "

@@ -169,9 +169,11 @@ def u3v_daemon(pytestconfig: pytest.Config):
 
 @pytest.fixture
 def u3v_camera(u3v_daemon: DaemonProcess):
-    """The first camera's harness; every camera is put back after the test."""
+    """The first camera's harness; every camera is put back after the test, and the
+    subscriptions the test opened with it are closed."""
     camera = u3v_daemon.harness(u3v_daemon.serials[0])
     yield camera
+    camera.close()
     for serial in u3v_daemon.serials:
         restore(u3v_daemon.harness(serial))
 
@@ -191,9 +193,14 @@ def restore(camera: Harness, back_within_s: float = 5.0) -> None:
 
 
 def _wait_plugged(camera: Harness, within_s: float) -> None:
+    """A DeviceReset's re-enumeration is waited out; a pulled cable is put back now (which
+    also cancels a replug an injected disconnect has pending)."""
     deadline = time.monotonic() + within_s
-    while not _plugged(camera):
-        if time.monotonic() > deadline:   # not coming back by itself: the cable was pulled
+    while True:
+        state = _plug_state(camera)
+        if state == "plugged":
+            return
+        if state == "unplugged" or time.monotonic() > deadline:
             camera.replug()
             return
         time.sleep(0.05)
@@ -214,7 +221,9 @@ def _put_back(camera: Harness) -> None:
     camera.execute("UserSetLoad")
 
 
-def _plugged(camera: Harness) -> bool:
+def _plug_state(camera: Harness) -> str:
     cameras = camera.status()["cameras"]
     mine = next((c for c in cameras if c["serial"] == camera.serial), cameras[0])
-    return mine["plugged"] and not mine["reenumerating"]
+    if mine["reenumerating"]:
+        return "reenumerating"
+    return "plugged" if mine["plugged"] else "unplugged"

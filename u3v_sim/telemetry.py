@@ -1,7 +1,8 @@
 """One camera's telemetry: the one snapshot type that ``status``, the CLI and (later) MQTT
 report. Every counter the camera, its stream, its acquisition and its transport keep is in it
 (``stream`` and ``acquisition`` carry their whole counter sets), so nothing counted is left
-out of what a harness can see."""
+out of what a harness can see. Counters count from the daemon's start, through the camera's
+reboots (DeviceReset, replug)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class CameraTelemetry:
     dropped_not_streaming: int
     dropped_daemon_overload: int
     dropped_fault: int
-    frames_failed: int              # aborted: stream reset or halt, a frame not built
+    frames_failed: int              # the host got them failed: aborted (a stream reset or halt,
+                                    # a frame not built) or sent with a failed trailer
     buffered_frames: int
     overtriggers: int
     events_sent: int

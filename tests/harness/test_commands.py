@@ -50,6 +50,14 @@ def test_a_command_survives_the_wire(command):
     ({"command": "image", "path": 3}, "image: path = 3: must be a string"),
     ({"command": "subscribe", "since": 0}, "subscribe: since: is not a field of this command"),
     ({"command": "dance"}, "unknown command 'dance'"),
+    ({"command": "pulse", "line": "Line1", "width_us": float("nan"), "period_us": 1000},
+     "pulse: width_us = nan: must be a finite number"),
+    ({"command": "fault_add", "kind": "late_ack", "probability": float("nan")},
+     "fault_add: probability = nan: must be a finite number"),
+    ({"command": "fault_add", "kind": "late_ack", "params": {"delay_ms": float("inf")}},
+     "fault_add: params.delay_ms = inf: must be a finite number"),
+    ({"command": "fault_add", "kind": "late_ack", "params": {"\ud800": 1}},
+     "fault_add: a text field is not UTF-8 (a lone surrogate)"),
 ])
 def test_malformed_commands_name_the_field(request_, says):
     with pytest.raises(CommandError) as refused:
@@ -57,6 +65,14 @@ def test_malformed_commands_name_the_field(request_, says):
     assert refused.value.code is ResultCode.INVALID_ARGUMENT
     assert refused.value.message.startswith(says), refused.value.message
     assert "\n" not in refused.value.message
+
+
+def test_numpy_scalars_are_the_values_they_stand_for():
+    np = pytest.importorskip("numpy")
+    assert c.build(c.FeatureSet, name="Width", value=np.int64(1024)).value == 1024
+    assert c.build(c.Line, line="Line1", level=np.True_).level is True
+    assert c.build(c.FaultAdd, kind="late_ack", params={"delay_ms": np.float32(300)}
+                   ).params == {"delay_ms": 300.0}
 
 
 def test_results_on_the_wire():

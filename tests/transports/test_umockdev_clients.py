@@ -190,18 +190,22 @@ def test_without_direct_memory_access_frames_travel_through_umockdev_intact(tmp_
 
 def assert_byte_exact_delivery(daemon, frames: int = 60):
     """A moving test image (every frame differs) is compared, frame by frame, with what the
-    frame generator renders for that frame id."""
+    frame generator renders for that frame (reset to its start by TestImageResetAndHold
+    before the acquisition: the first frame shows frame 0)."""
     import hashlib
 
     from u3v_sim.frames.generator import FrameGenerator
     from u3v_sim.frames.settings import ImageSettings
     result = daemon.aravis_grab("--frames", str(frames), "--seconds", "20", "--digests",
-                                str(frames), "--set", "TestImageSelector=Testimage2")
+                                str(frames), "--set", "TestImageSelector=Testimage2",
+                                "--set", "TestImageResetAndHold=true",
+                                "--set", "TestImageResetAndHold=false")
     daemon.run(["arv-tool-0.8", "control", "TestImageSelector=Off"], network_namespace=True)
     assert result["completed"] == frames and result["failed"] == 0, result
     generator = FrameGenerator()
     settings = ImageSettings(test_image="Testimage2")
+    first = result["digests"][0][0]
     for frame_id, digest in result["digests"]:
-        expected = hashlib.sha256(generator.render(settings, frame_id, 0)).hexdigest()
+        expected = hashlib.sha256(generator.render(settings, frame_id - first, 0)).hexdigest()
         assert digest == expected, frame_id
     assert len({d for _, d in result["digests"]}) == frames  # the frames really differ

@@ -161,11 +161,15 @@ class Camera:
         # Block id from which the moving test images count their frames (TestImageResetAndHold
         # released there).
         self.test_image_origin = 0
+        self.test_image_held = False
+        previous = getattr(self, "acquisition", None)
         self.lines = Lines(self.scheduler, self.store, self.timestamp_at, self.emit, self.seed)
         self.acquisition = Acquisition(self.store, self.scheduler, self.lines,
                                        self.frame_timing, self.timestamp_at,
                                        self.frame_settings, self.raise_event, self._frame_done,
                                        self.emit)
+        if previous is not None:   # (counted for the camera's life, as the stream's are)
+            self.acquisition.stats = previous.stats
 
     def next_event(self) -> Observation | None:
         """The oldest observation not yet taken (``observations.py``), or None."""
@@ -647,8 +651,10 @@ class Camera:
         """State that follows a written setting: the moving test images' start, and the user
         outputs with their summary UserOutputValueAll."""
         s = self.store
-        if name == "TestImageResetAndHold" and not value:
-            self.test_image_origin = self.acquisition.next_block_id
+        if name == "TestImageResetAndHold":
+            if self.test_image_held and not value:   # released: moves on from its start
+                self.test_image_origin = self.acquisition.next_block_id
+            self.test_image_held = bool(value)
         elif name == "UserOutputValue":
             s.values[("UserOutputValueAll", None)] = sum(
                 bool(s.values[("UserOutputValue", out)]) << i

@@ -59,12 +59,15 @@ class AcquisitionChanged(Observation):
 class FrameSent(Observation):
     """A frame's trailer went to the host (at ``timestamp_ns``). ``frame_timestamp_ns``: the
     frame's own timestamp (its exposure start, as in its leader and chunk); ``size``: payload
-    bytes; ``trigger_source``: what started it ("FreeRun", "Software", "Line1", ...)."""
+    bytes; ``trigger_source``: what started it ("FreeRun", "Software", "Line1", ...);
+    ``status``: its trailer's status (SUCCESS, or DATA_OVERRUN / DATA_DISCARDED: the host
+    gets a failed buffer)."""
     kind: ClassVar[str] = "frame_sent"
     block_id: int
     frame_timestamp_ns: int
     size: int
     trigger_source: str
+    status: str = "SUCCESS"
 
 
 @dataclass(frozen=True)

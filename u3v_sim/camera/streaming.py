@@ -58,6 +58,7 @@ class StreamStats:
     frames_dropped_daemon_overload: int = 0
     frames_dropped_fault: int = 0          # a harness injected dropped_frame
     frames_aborted: int = 0
+    frames_sent_failed: int = 0            # sent with a trailer status other than SUCCESS
     bytes_sent: int = 0
     transfers: int = 0
     zero_length_packets: int = 0
@@ -71,6 +72,7 @@ class Block:
     record: FrameRecord
     transfers: list
     ready_at: list
+    status: int = sp.STATUS_SUCCESS   # the trailer's
     index: int = 0
     offset: int = 0
 
@@ -123,7 +125,7 @@ def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterf
     if "delayed_trailer" in faults:
         end += faults["delayed_trailer"].param("delay_ms") / 1e3
     ready.append(end)
-    return Block(record, [leader, *pieces, trailer(position, status)], ready)
+    return Block(record, [leader, *pieces, trailer(position, status)], ready, status)
 
 
 class StreamChannel:
@@ -272,8 +274,11 @@ class StreamChannel:
             if block.index == len(block.transfers):
                 record = block.record
                 self.stats.frames_sent += 1
+                if block.status != sp.STATUS_SUCCESS:
+                    self.stats.frames_sent_failed += 1
                 self.emit(FrameSent(self.clock_ns(), record.block_id, record.timestamp_ns,
-                                    self.payload_bytes(record), record.trigger_source))
+                                    self.payload_bytes(record), record.trigger_source,
+                                    sp.STATUS_NAMES[block.status]))
                 self.lateness.append(now - record.readout_end)
                 self._release(record)
                 self.current = None

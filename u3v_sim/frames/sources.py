@@ -29,9 +29,10 @@ larger image and tiles a smaller one from the sensor's top-left corner.
 
 A ``.npy`` holds a 2-D image, an (H, W, 3 or 4) colour image, or else an (N, H, W) stack
 of N frames; a multi-page TIFF gives one frame per page. Pixel values become irradiance as
-follows: 8-bit and 16-bit images are divided by 255 and 65535 (an integer ``.npy`` by its
-dtype's maximum), float images are taken as irradiance and clipped to [0, 1]; colour images
-become luma (ITU-R 601).
+follows: 8-bit and 16-bit images are divided by 255 and 65535 (a ``.npy`` or array must be
+uint8 or uint16 then: other integer types do not say their full scale and are refused), float
+images are taken as irradiance and clipped to [0, 1] (NaN refused); colour images become luma
+(ITU-R 601).
 """
 
 from __future__ import annotations
@@ -105,15 +106,32 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
+# Integer pixels and their full scale: an image's own depths. Other integer types (NumPy's
+# default int64, int32) say nothing of their full scale, so they are refused, not guessed.
+FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def check_pixels(a: np.ndarray) -> None:
+    """ValueError unless ``a`` holds pixels an image source takes: bool, uint8 (0-255),
+    uint16 (0-65535) or floats (0-1 of full scale; above 1 is saturated), none NaN."""
+    if a.dtype == bool or a.dtype in FULL_SCALE:
+        return
+    if a.dtype.kind == "f":
+        if np.isnan(a).any():
+            raise ValueError("the image has NaN pixels")
+        return
+    raise ValueError(f"{a.dtype} pixels: give uint8 (0-255), uint16 (0-65535) or floats "
+                     f"(0-1 of full scale), e.g. array.astype(np.uint8)")
+
+
 def _irradiance(a: np.ndarray) -> np.ndarray:
-    """Any 2-D numeric array -> float32 irradiance in [0, 1]."""
+    """A 2-D array of pixels (``check_pixels``) -> float32 irradiance in [0, 1]."""
+    check_pixels(a)
     if a.dtype == bool:
         return a.astype(np.float32)
-    if a.dtype.kind in "ui":
-        return (np.clip(a, 0, None) / float(np.iinfo(a.dtype).max)).astype(np.float32)
-    if a.dtype.kind == "f":
-        return np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0).astype(np.float32)
-    raise ValueError(f"unsupported pixel type {a.dtype}")
+    if a.dtype in FULL_SCALE:
+        return (a / FULL_SCALE[a.dtype]).astype(np.float32)
+    return np.clip(a, 0.0, 1.0).astype(np.float32)
 
 
 def _resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -140,8 +158,8 @@ def _centre_crop_or_tile(img: np.ndarray, width: int, height: int) -> np.ndarray
 
 def to_scene_values(image: np.ndarray, fit: str = "cover", width: int = SENSOR_WIDTH,
                    height: int = SENSOR_HEIGHT) -> np.ndarray:
-    """A 2-D image (any numeric type, see the module docstring) -> read-only (height, width)
-    uint16 scene values, fitted to the sensor."""
+    """A 2-D image (pixels as ``check_pixels`` takes them) -> read-only (height, width)
+    uint16 scene values, fitted to the sensor; ValueError for other pixels."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(FITS)}, not {fit!r}")
     a = np.asarray(image)

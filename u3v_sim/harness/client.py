@@ -43,6 +43,23 @@ class Harness:
         self.socket_path = str(socket_path)
         self.serial = serial
         self.timeout_s = timeout_s
+        self._subscriptions: set[socket.socket] = set()
+
+    def close(self) -> None:
+        """End every subscription this handle opened (their iterators end, also one a thread
+        is blocked in)."""
+        for sock in list(self._subscriptions):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._subscriptions.clear()
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- the one way out -----------------------------------------------------------------
 
@@ -143,9 +160,10 @@ class Harness:
 
     def image(self, source) -> dict:
         """Show the camera an image from its next frame on: a file or a folder of them (a
-        path), a NumPy array (2-D, values 0..1 of full scale or integers), or None for the
-        synthetic scene again. The daemon reads the file; an array is handed over in a
-        private temporary file, gone once the daemon has loaded it."""
+        path), a 2-D NumPy array (uint8 or uint16 pixels, or floats 0..1 of full scale:
+        ``frames.sources.check_pixels``), or None for the synthetic scene again. The daemon
+        reads the file; an array is handed over in a private temporary file, gone once the
+        daemon has loaded it."""
         if source is None or isinstance(source, (str, Path)):
             try:
                 path = None if source is None else str(Path(source).resolve())
@@ -156,9 +174,14 @@ class Harness:
         import tempfile
 
         import numpy as np
+        from ..frames.sources import check_pixels
         if not isinstance(source, np.ndarray) or source.ndim != 2:
             raise HarnessError("invalid_argument", f"image: give a path, a 2-D NumPy array or "
                                                    f"None, not {type(source).__name__}")
+        try:
+            check_pixels(source)
+        except ValueError as error:
+            raise HarnessError("invalid_argument", f"image: {error}") from None
         with tempfile.TemporaryDirectory(prefix="u3v-sim-image-") as directory:   # 0700
             path = Path(directory) / "image.npy"
             np.save(path, np.asarray(source))
@@ -206,12 +229,16 @@ class Harness:
             sock.close()
             raise HarnessError(first.get("code", "no_daemon"),
                                first.get("error", "the daemon closed the subscription"))
-        return _observations(sock, lines)
+        self._subscriptions.add(sock)
+        return _observations(sock, lines, self._subscriptions)
 
 
-def _observations(sock, lines) -> Iterator[dict]:
+def _observations(sock, lines, open_ones: set) -> Iterator[dict]:
     try:
         for line in lines:
             yield json.loads(line)
+    except OSError:   # (closed by Harness.close while reading)
+        return
     finally:
+        open_ones.discard(sock)
         sock.close()

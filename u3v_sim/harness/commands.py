@@ -20,8 +20,9 @@ refused (``bool("false")`` would drive the line high), and so are unknown fields
 
 from __future__ import annotations
 
+import math
 import reprlib
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -266,6 +267,9 @@ def parse(request: dict) -> Command:
         _ADAPTER = TypeAdapter(Annotated[Command, Field(discriminator="command")])
     try:
         return _ADAPTER.validate_python(request)
+    except UnicodeError:   # (pydantic cannot even say why: a lone surrogate in some text)
+        raise CommandError(ResultCode.INVALID_ARGUMENT,
+                           f"{command}: a text field is not UTF-8 (a lone surrogate)") from None
     except ValidationError as error:
         raise CommandError(ResultCode.INVALID_ARGUMENT,
                            f"{command}: {_describe(error)}") from None
@@ -274,12 +278,26 @@ def parse(request: dict) -> Command:
 def build(command_type: type[Command], **fields) -> Command:
     """A command from Python values (the Python API's way in); CommandError(invalid_argument,
     one line naming the field) if they are not what it takes."""
+    name = command_type.model_fields["command"].default or fields.get("command")
+    fields = {key: _plain(value) for key, value in fields.items()}
     try:
         return command_type(**fields)
+    except UnicodeError:   # (pydantic cannot even say why: a lone surrogate in some text)
+        raise CommandError(ResultCode.INVALID_ARGUMENT,
+                           f"{name}: a text field is not UTF-8 (a lone surrogate)") from None
     except ValidationError as error:
-        name = command_type.model_fields["command"].default or fields.get("command")
         raise CommandError(ResultCode.INVALID_ARGUMENT,
                            f"{name}: {_describe(error, tagged=False)}") from None
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars (np.int64(1024), np.True_) as the Python values they stand for, also in
+    a dict's values; everything else as it is."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
 
 
 def _describe(error: ValidationError, tagged: bool = True) -> str:
@@ -289,9 +307,14 @@ def _describe(error: ValidationError, tagged: bool = True) -> str:
     for item in error.errors():
         # the location starts with the union's tag (the command) when validated as the union,
         # then the field, then for a union field the member that failed (pydantic's)
-        location = [str(p) for p in item["loc"][first:first + 1]]
+        location = [str(p) for p in item["loc"][first:first + 2]]
         field = location[0] if location else ""
-        if item["type"] == "value_error":
+        if field == "params" and len(location) > 1:   # (a fault's parameter by its name)
+            field = f"params.{location[1]}"
+        number = item.get("input")
+        if isinstance(number, float) and not math.isfinite(number):
+            why = _FIELD_WHY.get(field, _WHY["finite_number"])
+        elif item["type"] == "value_error":
             why = item["msg"].removeprefix("Value error, ")
             if field == "serial":  # names.check_serial names the value itself
                 why = why.split(": ", 1)[-1]
