@@ -155,7 +155,7 @@ def test_the_temperature_command_heats_the_camera_into_its_states(daemon):
     assert states == [{"code": "ok", "temperature_state": s} for s in ("Critical", "Error", "Ok")]
     assert request(daemon, b'{"command": "temperature", "ambient_offset": NaN}\n') == {
         "code": "invalid_argument",
-        "error": "temperature: ambient_offset = nan: must be a number of °C from -40 to 100"}
+        "error": "temperature: ambient_offset = nan: must be a finite number"}
     cli = daemon.run([sys.executable, "-m", "u3v_sim", "temperature", "31"])
     assert cli.stdout == "Critical\n"
     daemon.run([sys.executable, "-m", "u3v_sim", "temperature", "0"])

@@ -405,7 +405,8 @@ def test_snapshot_is_written_by_the_client(daemon, tmp_path):
     assert result.returncode == 0, result
     assert out.read_bytes().startswith(b"\x89PNG")
     missing = cli(daemon.runtime, "snapshot", "-o", str(tmp_path / "no" / "such.png"))
-    assert missing.returncode == 1 and "No such file or directory" in missing.stderr
+    # (exit status 2: invalid_argument, the path given)
+    assert missing.returncode == 2 and "No such file or directory" in missing.stderr
     assert "Traceback" not in missing.stderr
 
 

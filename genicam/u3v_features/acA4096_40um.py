@@ -55,6 +55,11 @@ COUNTERS = ("Counter1", "Counter2")
 CHUNK_TRAILER_BYTES = 8  # each chunk is followed by its u32 id and u32 length
 IMAGE_CHUNK_ID = 0x0A5A0000
 
+# Ranges that RemoveParameterLimit widens, shared by the features and their auto limits.
+GAIN_MAX = "36.0 if RemoveParameterLimit['Gain'] else 24.0"
+EXPOSURE_MIN = "4.0 if RemoveParameterLimit['ExposureTime'] else 16.0"
+EXPOSURE_MAX = 10_000_000.0
+
 LINES = ("Line1", "Line2", "Line3", "Line4")
 OPTO_LINES = ("Line1", "Line2")
 GPIO_LINES = ("Line3", "Line4")
@@ -255,16 +260,18 @@ category(
     # Basler: removes the factory limits of the selected parameter, widening its range to
     # what the sensor takes (image quality is no longer guaranteed there).
     enum("RemoveParameterLimitSelector", AN, "Which parameter RemoveParameterLimit frees.",
-         entries("Gain", "ExposureTime", "BlackLevel"), default="Gain", visibility="Guru"),
+         entries("Gain", "ExposureTime", "BlackLevel", "AutoTargetValue"), default="Gain",
+         visibility="Guru"),
     boolean("RemoveParameterLimit", AN, "Removes the factory limits of the selected "
             "parameter.", selected_by="RemoveParameterLimitSelector", visibility="Guru"),
+    # (GainAuto before Gain: a saved Off must be restored before the Gain it unlocks)
+    enum("GainAuto", AN, "Automatic gain control (Once: back to Off when the target is "
+         "reached, after at most 30 frames).", entries("Off", "Once", "Continuous"),
+         default="Off", volatile=True),
     enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
-    floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0,
-             maximum="36.0 if RemoveParameterLimit['Gain'] else 24.0", unit="dB",
-             selected_by="GainSelector",
+    floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=GAIN_MAX, unit="dB",
+             selected_by="GainSelector", locked="GainAuto != 'Off'", volatile=True,
              chosen="range 0-24 dB (0-36 dB with RemoveParameterLimit) chosen"),
-    enum("GainAuto", AN, "Automatic gain control.", entries("Off", "Once", "Continuous"),
-         default="Off"),
     enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
          default="All"),
     floating("BlackLevel", AN, "Black level offset in 12-bit digital numbers.", default=0.0,
@@ -328,13 +335,73 @@ category(
          entries("Global"), default="Global"),
     enum("ExposureMode", AC, "How the exposure time is determined.",
          valued(Timed=1, TriggerWidth=2), default="Timed"),
-    enum("ExposureAuto", AC, "Automatic exposure control.", entries("Off", "Once", "Continuous"),
-         default="Off"),
+    enum("ExposureAuto", AC, "Automatic exposure control (Once: back to Off when the target "
+         "is reached, after at most 30 frames).", entries("Off", "Once", "Continuous"),
+         default="Off", available="ExposureMode == 'Timed'", volatile=True),
     floating("ExposureTime", AC, "Exposure time in microseconds.", default=5000.0,
-             minimum="4.0 if RemoveParameterLimit['ExposureTime'] else 16.0",
-             maximum=10_000_000.0, unit="us", available="ExposureMode == 'Timed'",
+             minimum=EXPOSURE_MIN, maximum=EXPOSURE_MAX, unit="us",
+             available="ExposureMode == 'Timed'", locked="ExposureAuto != 'Off'",
+             volatile=True,
              chosen="range 16 us - 10 s (from 4 us with RemoveParameterLimit) and default "
                     "5 ms chosen"),
+)
+
+AF = "AutoFunctionControl"
+AF_ROI = "AutoFunctionROIControl"
+AUTO_ROIS = ("ROI1", "ROI2")
+category(
+    AF, "Target and limits of the auto functions (ExposureAuto, GainAuto).",
+    floating("AutoTargetBrightness", AF, "Average gray value the auto functions aim for, as a "
+             "fraction of the pixel format's full scale.", default=0.50196,
+             minimum="0.0 if RemoveParameterLimit['AutoTargetValue'] else 0.19608",
+             maximum="1.0 if RemoveParameterLimit['AutoTargetValue'] else 0.80392",
+             chosen="default 0.50196 (128/255) as real ace USB saved files show; range "
+                    "50/255-205/255 chosen"),
+    enum("AutoFunctionProfile", AF, "How ExposureAuto and GainAuto share the work when both "
+         "run: keep the gain or the exposure time low (Quick: in fewer frames).",
+         entries("MinimizeGain", "MinimizeExposureTime", "MinimizeGainQuick",
+                 "MinimizeExposureTimeQuick"), default="MinimizeGain"),
+    floating("AutoGainLowerLimit", AF, "Lowest gain GainAuto sets.", default=0.0,
+             minimum=0.0, maximum="AutoGainUpperLimit", unit="dB"),
+    floating("AutoGainUpperLimit", AF, "Highest gain GainAuto sets.", default=24.0,
+             minimum="AutoGainLowerLimit", maximum=GAIN_MAX, unit="dB"),
+    floating("AutoExposureTimeLowerLimit", AF, "Shortest exposure time ExposureAuto sets.",
+             default=50.0, minimum=EXPOSURE_MIN, maximum="AutoExposureTimeUpperLimit",
+             unit="us", chosen="default 50 us as real ace USB saved files show"),
+    floating("AutoExposureTimeUpperLimit", AF, "Longest exposure time ExposureAuto sets.",
+             default=500_000.0, minimum="AutoExposureTimeLowerLimit", maximum=EXPOSURE_MAX,
+             unit="us", chosen="default 500 ms as real ace USB saved files show"),
+    AF_ROI,
+)
+# The auto-function ROIs are placed like the image ROI (binned sensor coordinates, the same
+# increments); the auto functions use their overlap with the image ROI. By default both
+# cover the default image ROI; ROI1 serves brightness (ExposureAuto, GainAuto).
+category(
+    AF_ROI, "The regions the auto functions measure.",
+    enum("AutoFunctionROISelector", AF_ROI, "Which auto-function ROI the ROI features set.",
+         entries(*AUTO_ROIS), default="ROI1"),
+    integer("AutoFunctionROIWidth", AF_ROI, "Width of the selected auto-function ROI.",
+            default=4096, minimum=16, maximum="SensorWidth // BinningHorizontal - "
+            "AutoFunctionROIOffsetX", increment=8, unit="px",
+            selected_by="AutoFunctionROISelector"),
+    integer("AutoFunctionROIHeight", AF_ROI, "Height of the selected auto-function ROI.",
+            default=2168, minimum=2, maximum="SensorHeight // BinningVertical - "
+            "AutoFunctionROIOffsetY", increment=2, unit="px",
+            selected_by="AutoFunctionROISelector"),
+    integer("AutoFunctionROIOffsetX", AF_ROI, "Horizontal offset of the selected "
+            "auto-function ROI.", default=8, minimum=0, maximum="SensorWidth // "
+            "BinningHorizontal - AutoFunctionROIWidth", increment=4, unit="px",
+            selected_by="AutoFunctionROISelector"),
+    integer("AutoFunctionROIOffsetY", AF_ROI, "Vertical offset of the selected "
+            "auto-function ROI.", default=4, minimum=0, maximum="SensorHeight // "
+            "BinningVertical - AutoFunctionROIHeight", increment=2, unit="px",
+            selected_by="AutoFunctionROISelector"),
+    boolean("AutoFunctionROIUseBrightness", AF_ROI, "ExposureAuto and GainAuto measure the "
+            "selected ROI.", selected_by="AutoFunctionROISelector",
+            default={"ROI1": True, "ROI2": False}),
+    boolean("AutoFunctionROIUseWhiteBalance", AF_ROI, "White balance measures the selected "
+            "ROI (no effect on a mono camera).", selected_by="AutoFunctionROISelector",
+            default={"ROI1": False, "ROI2": True}),
 )
 
 LINE_SOURCES = ("Off", "ExposureActive", "FrameTriggerWait", "FrameBurstTriggerWait",

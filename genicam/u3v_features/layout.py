@@ -44,7 +44,7 @@ def encoding_of(feature: Feature) -> str:
     return {FLOAT: "float", STRING: "string"}.get(feature.kind, "int")
 
 
-def is_feature_name(bound: object, names: set[str]) -> bool:
+def is_feature_name(bound: object, names) -> bool:
     return isinstance(bound, str) and bound in names
 
 
@@ -56,9 +56,16 @@ def snaps_to_increment(f: Feature, role: str) -> bool:
             and f.increment not in (None, 1))
 
 
-def points_at_feature(f: Feature, role: str, expression: object, names: set[str]) -> bool:
-    """The XML's pointer for this bound is the named feature itself (no hidden register)."""
-    return is_feature_name(expression, names) and not snaps_to_increment(f, role)
+def points_at_feature(f: Feature, role: str, expression: object,
+                      features: dict[str, Feature]) -> bool:
+    """The XML's pointer for this bound is the named feature itself (no hidden register):
+    unless the device must snap it (``snaps_to_increment``), or the named feature bounds
+    this one in turn (a lower and an upper limit bounding each other: GenApi refuses that
+    cycle of pointers, so the device serves each bound from a hidden register)."""
+    if not is_feature_name(expression, features) or snaps_to_increment(f, role):
+        return False
+    other = features[expression]
+    return f.name not in (other.minimum, other.maximum, other.increment)
 
 
 class Layout:
@@ -84,7 +91,7 @@ def _align(address: int, alignment: int) -> int:
 
 def build_layout(features: Iterable[Feature]) -> Layout:
     features = tuple(features)
-    names = {f.name for f in features}
+    names = {f.name: f for f in features}
     registers: list[Register] = []
     cursor = FEATURE_BASE
 

@@ -55,7 +55,7 @@ class _Generator:
         self.features = features
         self.categories = categories
         self.layout = layout
-        self.names = {f.name for f in features}
+        self.names = {f.name: f for f in features}
         self.selected: dict[str, list[str]] = {}
         for f in features:
             if f.selected_by:

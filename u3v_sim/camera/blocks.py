@@ -110,7 +110,11 @@ class BlockBuilder:
         s = record.settings
         settings = image_settings(s, self.noise)
         frame_index = record.block_id if s["TestImageSelector"] == "Off" else s["TestImageFrame"]
-        image = self.generator.render(settings, frame_index, record.timestamp_ns)
+        if "ImageSource" in s:   # (the scene the frame was exposed to, which it keeps)
+            image = self.generator.render(settings, frame_index, record.timestamp_ns,
+                                          s["ImageSource"])
+        else:
+            image = self.generator.render(settings, frame_index, record.timestamp_ns)
         payload_type = sp.PAYLOAD_IMAGE
         layout_id = None
         tail = b""

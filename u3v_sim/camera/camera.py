@@ -25,7 +25,8 @@ from ..protocol import event as ep
 from ..protocol.gencp import ProtocolError
 from . import timing
 from .acquisition import Acquisition, FrameRecord
-from .blocks import BlockBuilder
+from .auto_functions import AutoFunctions
+from .blocks import BlockBuilder, image_settings
 from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, manifest_region,
                         sbrm_region)
 from .feature_registers import encode, feature_fields
@@ -170,6 +171,7 @@ class Camera:
                                        self.emit)
         if previous is not None:   # (counted for the camera's life, as the stream's are)
             self.acquisition.stats = previous.stats
+        self.auto = AutoFunctions(self.store, self._measure, self.emit, self.timestamp_ns)
 
     def next_event(self) -> Observation | None:
         """The oldest observation not yet taken (``observations.py``), or None."""
@@ -449,6 +451,10 @@ class Camera:
         # How far the moving test images have moved: held at their start, or counting frames.
         settings["TestImageFrame"] = (0 if s.get("TestImageResetAndHold") else
                                       self.acquisition.next_block_id - self.test_image_origin)
+        # What the sensor sees now: the frame shows it, however late it is rendered.
+        source = getattr(self.blocks.generator, "source", None)
+        if source is not None:
+            settings["ImageSource"] = source
         return settings
 
     def thermal_check(self, now: float) -> None:
@@ -511,8 +517,23 @@ class Camera:
                            counter_values=tuple(self.acquisition.counters.values()),
                            settings=self.frame_settings())
 
+    def _measure(self, record: FrameRecord, region: tuple[int, int, int, int]) -> float:
+        """The mean gray value (0..1 of full scale) of the frame ``record`` in ``region``
+        (x, y, width, height of the image), as its image source shows it."""
+        import dataclasses
+        measure = getattr(self.blocks.generator, "mean_level", None)
+        if measure is None:   # (a test's byte-pattern generator: no scene to measure)
+            return self.store.get("AutoTargetBrightness")
+        x, y, w, h = region
+        settings = dataclasses.replace(image_settings(record.settings, noise=False),
+                                       offset_x=x, offset_y=y, width=w, height=h)
+        return measure(settings, record.block_id, record.timestamp_ns,
+                       record.settings.get("ImageSource"))
+
     def _frame_done(self, record: FrameRecord) -> None:
-        """A frame's exposure ended: into the camera's buffer, as the faults allow."""
+        """A frame's exposure ended: the auto functions read it; then into the camera's
+        buffer, as the faults allow."""
+        self.auto.frame_done(record)
         fired = self.faults.fire(fl.STREAM, self.timestamp_ns())
         for fault in fired:
             if fault.kind == "dropped_frame":
@@ -651,7 +672,9 @@ class Camera:
         """State that follows a written setting: the moving test images' start, and the user
         outputs with their summary UserOutputValueAll."""
         s = self.store
-        if name == "TestImageResetAndHold":
+        if name in ("ExposureAuto", "GainAuto"):
+            self.auto.mode_written(name)
+        elif name == "TestImageResetAndHold":
             if self.test_image_held and not value:   # released: moves on from its start
                 self.test_image_origin = self.acquisition.next_block_id
             self.test_image_held = bool(value)

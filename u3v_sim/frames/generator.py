@@ -93,6 +93,20 @@ _STRIP_SALT = 0x5354524950     # separates the strips' noise offsets from the fr
 _MASK64 = (1 << 64) - 1
 
 
+@lru_cache(maxsize=64)
+def _mean_response(model: SensorModel, depth: int, exposure_us: float, gain_db: float,
+                   black_level: float, gamma: float, digital_shift: int, sum_pixels: int,
+                   average_pixels: int) -> np.ndarray:
+    """The noise-free output value of each 12-bit scene code (4,096 entries)."""
+    lut = response_lut(model, depth=depth, exposure_us=exposure_us, gain_db=gain_db,
+                       black_level=black_level, gamma=gamma, digital_shift=digital_shift,
+                       noise=False, sum_pixels=sum_pixels, average_pixels=average_pixels,
+                       dtype=np.uint16)
+    table = lut[::NOISE_LEVELS].astype(np.float64)
+    table.setflags(write=False)
+    return table
+
+
 def _mix(seed: int, n: int) -> int:
     """splitmix64 of (seed, n): the per-frame noise offset, deterministic per frame index."""
     x = (seed * 0x9E3779B97F4A7C15 + n * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & _MASK64
@@ -208,8 +222,10 @@ class SensorPlan:
 
     stable = False
 
-    def __init__(self, gen: FrameGenerator, s: ImageSettings):
+    def __init__(self, gen: FrameGenerator, s: ImageSettings,
+                 source: ImageSource | None = None):
         self.gen = gen
+        self.source = source if source is not None else gen.source
         fmt = s.format
         self.fmt = fmt
         self.s = s
@@ -237,7 +253,7 @@ class SensorPlan:
 
     def render(self, s: ImageSettings, frame_index: int, timestamp_ns: int) -> memoryview:
         gen = self.gen
-        scene = gen.source.frame(frame_index, timestamp_ns)
+        scene = self.source.frame(frame_index, timestamp_ns)
         if scene.shape != (gen.model.height, gen.model.width) or scene.dtype != np.uint16:
             raise ValueError(f"image source gave {scene.shape} {scene.dtype}, expected "
                              f"({gen.model.height}, {gen.model.width}) uint16")
@@ -439,14 +455,19 @@ class FrameGenerator:
         """Bytes :meth:`render` returns for these settings: ceil(W * H * bits / 8)."""
         return s.payload_size
 
-    def render(self, s: ImageSettings, frame_index: int, timestamp_ns: int) -> memoryview:
-        """The frame's image bytes, as a read-only memoryview.
+    def render(self, s: ImageSettings, frame_index: int, timestamp_ns: int,
+               source: ImageSource | None = None) -> memoryview:
+        """The frame's image bytes, as a read-only memoryview. ``source``: what the sensor
+        saw when the frame was exposed, if the generator has been shown another since (the
+        frame keeps its scene; rendered on the per-frame path, into a buffer of its own).
 
         If :meth:`views_stable` is true for ``s``, the view points into arrays that are never
         written again: it stays valid and unchanged for as long as it is referenced (later
         renders and settings changes allocate new arrays instead), so the caller need not
         copy it. Otherwise it is valid only until the next call, which overwrites it."""
         with self._lock:
+            if source is not None and source is not self.source and s.test_image == "Off":
+                return SensorPlan(self, s, source).render(s, frame_index, timestamp_ns)
             return self.plan(s).render(s, frame_index, timestamp_ns)
 
     def views_stable(self, s: ImageSettings) -> bool:
@@ -479,6 +500,23 @@ class FrameGenerator:
             plan = self.plan(s) if self.cached(s) else self._new_plan(s)
             data = plan.render(s, frame_index, timestamp_ns)
             return unpack(data, s.pixel_format, s.pixels).reshape(s.height, s.width)
+
+    def mean_level(self, s: ImageSettings, frame_index: int, timestamp_ns: int,
+                   source: ImageSource | None = None, max_samples: int = 1 << 15) -> float:
+        """The mean pixel value of the sensor image with settings ``s`` (its ROI: the region
+        to measure), as a fraction of the pixel format's full scale, without noise: what an
+        auto function reads from the frame. Samples a grid of at most ``max_samples`` of
+        the region's pixels; a binned pixel is taken as binning times the sampled one. Costs
+        about a millisecond; takes no lock (the source is replaced whole, tables are
+        built here). ``source``: the one the frame saw (default: the current one)."""
+        scene = (source or self.source).frame(frame_index, timestamp_ns)
+        region = sensor_region(scene, s)
+        step = max(1, math.ceil(math.sqrt(region.size / max_samples)))
+        codes = region[::step, ::step] >> SCENE_SHIFT
+        fmt = s.format
+        table = _mean_response(self.model, fmt.depth, s.exposure_us, s.gain_db, s.black_level,
+                               s.gamma, s.digital_shift, s.sum_pixels, s.average_pixels)
+        return float(table[codes].mean()) / ((1 << fmt.depth) - 1)
 
     def prepare(self, s: ImageSettings) -> None:
         """Builds what the frames with these settings need (optional): for the cached path,

@@ -313,7 +313,7 @@ def _describe(error: ValidationError, tagged: bool = True) -> str:
             field = f"params.{location[1]}"
         number = item.get("input")
         if isinstance(number, float) and not math.isfinite(number):
-            why = _FIELD_WHY.get(field, _WHY["finite_number"])
+            why = _WHY["finite_number"]
         elif item["type"] == "value_error":
             why = item["msg"].removeprefix("Value error, ")
             if field == "serial":  # names.check_serial names the value itself
