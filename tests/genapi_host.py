@@ -11,7 +11,7 @@ import zipfile
 from genicam import genapi
 
 from u3v_features.bootstrap import ABRM, EIRM
-from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, Feature
+from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, REGISTER, Feature
 from u3v_sim.transports.inproc import InProcessHost
 
 
@@ -95,6 +95,20 @@ def instances(node_map, feature: Feature):
         yield value
 
 
+def value_of(n, feature: Feature):
+    """A node's value through GenApi: a Register node's bytes, else ``value``."""
+    if feature.kind == REGISTER:
+        return bytes(n.get(n.length))
+    return n.value
+
+
+def set_value(n, feature: Feature, value) -> None:
+    if feature.kind == REGISTER:
+        n.set(value)
+    else:
+        n.value = value
+
+
 def sweep_values(n, feature: Feature) -> list:
     if feature.kind == INTEGER:
         lo, hi, inc = n.min, n.max, n.inc
@@ -105,13 +119,18 @@ def sweep_values(n, feature: Feature) -> list:
         return [e.symbolic for e in n.entries if genapi.is_available(e)]
     if feature.kind == BOOLEAN:
         return [True, False]
+    if feature.kind == REGISTER:   # (the LUT: inverted, then the identity again)
+        words = feature.length // 4
+        return [struct.pack(f"<{words}I", *[(4095 - i if i % 8 == 0 else 0)
+                                            for i in range(words)]),
+                struct.pack(f"<{words}I", *[(i if i % 8 == 0 else 0) for i in range(words)])]
     return ["", "x" * (feature.length - 1), "camera-7"]
 
 
 def write_and_check(n, feature: Feature, camera, value) -> None:
     """Write, read back through GenApi and (in-process) check the device holds the value."""
-    n.value = value
-    assert n.value == value, (feature.name, value)
+    set_value(n, feature, value)
+    assert value_of(n, feature) == value, (feature.name, value)
     if camera is not None:
         assert camera.store.get(feature.name) == value, (feature.name, value)
 
@@ -123,11 +142,12 @@ def sweep(node_map, camera, features) -> set[str]:
             n = node(node_map, feature.name)
             if not genapi.is_writable(n):
                 continue
-            original = n.value
+            original = value_of(n, feature)
             for value in sweep_values(n, feature):
                 write_and_check(n, feature, camera, value)
             if genapi.is_writable(n):
-                n.value = original if feature.kind != INTEGER else min(original, n.max)
+                set_value(n, feature, original if feature.kind != INTEGER
+                          else min(original, n.max))
             written.add(feature.name)
     return written
 

@@ -9,7 +9,7 @@ default of the real camera, the value is chosen here and the feature's ``chosen`
 from __future__ import annotations
 
 from .bootstrap import ABRM
-from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Category,
+from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, REGISTER, STRING, Category,
                     EnumEntry, Feature, entries, valued)
 
 VENDOR = "Basler"
@@ -404,6 +404,29 @@ category(
             default={"ROI1": False, "ROI2": True}),
 )
 
+# The luminance lookup table (Basler's ace USB manual, "Luminance Lookup Table"): 12-bit in,
+# 12-bit out; only every 8th input has an entry (LUTIndex steps by 8), the camera interpolates
+# between them; LUTValueAll is the whole table as 4,096 little-endian 32-bit words, the unused
+# ones 0 (as real saved files hold it). Basler: on ace U/L the LUT is not in user sets.
+LUT = "LUTControl"
+LUT_ENTRIES = 4096
+LUT_STEP = 8
+category(
+    LUT, "The luminance lookup table applied to the pixels.",
+    enum("LUTSelector", LUT, "Which lookup table the LUT features configure.",
+         entries("Luminance"), default="Luminance"),
+    boolean("LUTEnable", LUT, "Applies the selected lookup table to the pixels.",
+            selected_by="LUTSelector"),
+    integer("LUTIndex", LUT, "Input value (12-bit) whose output LUTValue sets.", default=0,
+            minimum=0, maximum=LUT_ENTRIES - LUT_STEP, increment=LUT_STEP),
+    integer("LUTValue", LUT, "Output value (12-bit) at the input LUTIndex.", minimum=0,
+            maximum=LUT_ENTRIES - 1, selected_by="LUTIndex", persisted=False,
+            default={i: i for i in range(0, LUT_ENTRIES, LUT_STEP)}),
+    F("LUTValueAll", REGISTER, LUT, "The whole table: 4,096 little-endian 32-bit words, "
+      "input order (the words between LUTIndex's steps are unused and read 0).",
+      length=4 * LUT_ENTRIES, provided=True, selected_by="LUTSelector"),
+)
+
 LINE_SOURCES = ("Off", "ExposureActive", "FrameTriggerWait", "FrameBurstTriggerWait",
                 "Timer1Active", "UserOutput0", "UserOutput1", "UserOutput2", "UserOutput3",
                 "FlashWindow")
@@ -603,11 +626,13 @@ CATEGORIES: tuple[Category, ...] = tuple(_categories)
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 CHOSEN_RANGES: dict[str, str] = {f.name: f.chosen for f in FEATURES if f.chosen}
 
-# Features saved in user sets: the writable settings (every selector instance of each).
+# Features saved in user sets: the writable settings (every selector instance of each), but
+# the LUT (Basler, user sets: not on ace Classic/U/L).
 USER_SET_FEATURES: tuple[str, ...] = tuple(
     f.name for f in FEATURES
-    if f.access == "RW" and f.kind not in (COMMAND, STRING) and not f.name.startswith("UserSet")
-    and f.name != "DeviceLinkSelector")
+    if f.access == "RW" and f.kind not in (COMMAND, STRING, REGISTER)
+    and not f.name.startswith("UserSet") and f.name != "DeviceLinkSelector"
+    and f.category != LUT)
 
 __all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS",
            "EVENTS_WITH_FRAME_ID", "CHUNKS",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .bootstrap import FEATURE_BASE, FEATURE_LIMIT
-from .model import FLOAT, INTEGER, STRING, Feature
+from .model import FLOAT, INTEGER, REGISTER, STRING, Feature
 
 VALUE, MIN, MAX, INC, AVAILABLE, LOCKED = "value", "min", "max", "inc", "available", "locked"
 HIDDEN_SUFFIX = {MIN: "_Min", MAX: "_Max", INC: "_Inc", AVAILABLE: "_Available",
@@ -25,7 +25,7 @@ class Register:
     role: str              # VALUE or one of the hidden roles
     address: int
     length: int
-    encoding: str          # "int", "float" or "string"
+    encoding: str          # "int", "float", "string" or "bytes" (a Register feature)
     access: str            # RO, RW or WO
     signed: bool = False
     expression: str | None = None  # hidden roles: what the device evaluates
@@ -41,7 +41,7 @@ def entry_available_role(entry: str) -> str:
 
 
 def encoding_of(feature: Feature) -> str:
-    return {FLOAT: "float", STRING: "string"}.get(feature.kind, "int")
+    return {FLOAT: "float", STRING: "string", REGISTER: "bytes"}.get(feature.kind, "int")
 
 
 def is_feature_name(bound: object, names) -> bool:
@@ -108,7 +108,8 @@ def build_layout(features: Iterable[Feature]) -> Layout:
             continue
         encoding = encoding_of(f)
         address = f.address if f.address is not None else allocate(f.length)
-        registers.append(Register(f.name if encoding == "string" else f"{f.name}Reg", f.name,
+        registers.append(Register(f.name if encoding in ("string", "bytes") else f"{f.name}Reg",
+                                  f.name,
                                   VALUE, address, f.length, encoding, f.access, f.signed))
         dynamic = {MIN: f.minimum, MAX: f.maximum, INC: f.increment,
                    AVAILABLE: f.available, LOCKED: f.locked}

@@ -16,9 +16,9 @@ Number = Union[int, float]
 # A range bound or a derived value: a constant, or an expression over other features.
 Bound = Union[Number, str, None]
 
-INTEGER, FLOAT, ENUMERATION, BOOLEAN, COMMAND, STRING = (
-    "Integer", "Float", "Enumeration", "Boolean", "Command", "String")
-KINDS = (INTEGER, FLOAT, ENUMERATION, BOOLEAN, COMMAND, STRING)
+INTEGER, FLOAT, ENUMERATION, BOOLEAN, COMMAND, STRING, REGISTER = (
+    "Integer", "Float", "Enumeration", "Boolean", "Command", "String", "Register")
+KINDS = (INTEGER, FLOAT, ENUMERATION, BOOLEAN, COMMAND, STRING, REGISTER)
 ACCESS_MODES = ("RO", "RW", "WO")
 
 
@@ -84,8 +84,11 @@ class Feature:
             raise ValueError(f"{self.name}: an enumeration needs entries")
         if (self.chunk_id is not None or self.event is not None) and self.access != "RO":
             raise ValueError(f"{self.name}: chunk and event data are read-only")
-        if (self.formula or self.provided) and self.access != "RO":
+        if (self.formula or self.provided) and self.access != "RO" and self.kind != REGISTER:
             raise ValueError(f"{self.name}: derived or provided values are read-only")
+        if self.kind == REGISTER and not self.provided:
+            raise ValueError(f"{self.name}: a register's bytes are the camera model's "
+                             f"(provided=True)")
 
     @property
     def streamable(self) -> bool:
@@ -93,7 +96,8 @@ class Feature:
         setting, unless the table says otherwise (``persisted``)."""
         if self.persisted is not None:
             return self.persisted
-        return self.access == "RW" and self.kind != COMMAND and not self.is_derived
+        return self.access == "RW" and self.kind != COMMAND and (
+            not self.is_derived or self.kind == REGISTER)
 
     @property
     def is_derived(self) -> bool:

@@ -18,7 +18,8 @@ from lxml import etree
 from . import acA4096_40um as camera
 from .layout import (AVAILABLE, INC, LOCKED, MAX, MIN, Layout, Register, build_layout,
                      entry_available_role, points_at_feature)
-from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Category, Feature)
+from .model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, REGISTER, STRING, Category,
+                    Feature)
 
 GENAPI_NS = "http://www.genicam.org/GenApi/Version_1_1"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -141,8 +142,9 @@ class _Generator:
         value_register = self.layout.value_register(f.name)
         register_name = (f"{f.name}Reg" if value_register is None
                          else value_register.node)
-        if f.kind == STRING:
-            node = _el(root, "StringReg", Name=f.name, NameSpace="Standard")
+        if f.kind in (STRING, REGISTER):   # (the node is the register itself)
+            node = _el(root, "StringReg" if f.kind == STRING else "Register", Name=f.name,
+                       NameSpace="Standard")
             self._common(node, f)
             self._register_body(node, f, value_register)
             return

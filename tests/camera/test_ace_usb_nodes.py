@@ -84,3 +84,28 @@ def test_user_defined_values_are_kept_in_user_sets(node_map):
     assert node_map.UserDefinedValue.value == -123456
     node_map.UserDefinedValueSelector.value = "Value1"
     assert node_map.UserDefinedValue.value == 0
+
+
+def test_the_lut_is_not_in_user_sets_and_a_bad_table_changes_nothing(node_map, camera, host):
+    """Basler: on ace U/L the LUT is not part of user sets. LUTValueAll takes the table in
+    pieces (a host's WRITEMEMs); an entry above 4095 is refused and nothing changes."""
+    import struct
+
+    from genapi_host import value_of
+    from u3v_features.acA4096_40um import BY_NAME
+    from u3v_sim.transports.inproc import ControlError
+
+    node_map.UserSetSelector.value = "UserSet1"
+    node_map.UserSetSave.execute()
+    node_map.LUTIndex.value = 8
+    node_map.LUTValue.value = 4000
+    node_map.UserSetLoad.execute()
+    assert node_map.LUTValue.value == 4000
+    table = value_of(node_map.get_node("LUTValueAll"), BY_NAME["LUTValueAll"])
+    assert struct.unpack_from("<3I", table, 28) == (0, 4000, 0)      # words 7, 8, 9
+    register = camera.layout.value_register("LUTValueAll")
+    bad = bytearray(table)
+    struct.pack_into("<I", bad, 4 * 16, 4096)                         # entry 16 too high
+    with pytest.raises(ControlError):
+        host.write(register.address, bytes(bad))
+    assert camera.store.get("LUTValue", 16) == 16 and camera.store.get("LUTValue", 8) == 4000

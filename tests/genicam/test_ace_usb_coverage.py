@@ -21,7 +21,6 @@ PENDING = {
     "FileAccessBuffer", "FileAccessLength", "FileAccessOffset", "FileOpenMode",
     "FileOperationExecute", "FileOperationResult", "FileOperationSelector",
     "FileOperationStatus", "FileSelector", "FileSize",
-    "LUTEnable", "LUTIndex", "LUTSelector", "LUTValue", "LUTValueAll",
     "LineOverloadReset", "PayloadTransferBlockDelay", "SIPayloadFinalTransfer1Size",
     "SIPayloadFinalTransfer2Size", "SIPayloadTransferCount", "SIPayloadTransferSize",
     "SequencerConfigurationMode", "SequencerMode", "SequencerPathSelector",

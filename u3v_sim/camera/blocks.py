@@ -26,7 +26,7 @@ def image_settings(settings: dict, noise: bool):
         pixel_format=settings["PixelFormat"], exposure_us=settings["ExposureTime"],
         gain_db=settings["Gain"], black_level=settings["BlackLevel"],
         gamma=settings["Gamma"], digital_shift=settings["DigitalShift"],
-        test_image=settings["TestImageSelector"], noise=noise)
+        test_image=settings["TestImageSelector"], noise=noise, lut=settings.get("LUT"))
 
 
 def chunk_layout_id(enabled: tuple[str, ...]) -> int:

@@ -17,12 +17,13 @@ from pathlib import Path
 from u3v_features import acA4096_40um as table
 from u3v_features.bootstrap import ABRM, FEATURE_BASE, FEATURE_LIMIT
 from u3v_features.layout import Layout, build_layout
-from u3v_features.model import BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING, Feature
+from u3v_features.model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, REGISTER, STRING,
+                                Feature)
 from u3v_features.xmlgen import build_xml, build_zip
 
 from .. import faults as fl
 from ..protocol import event as ep
-from ..protocol.gencp import ProtocolError
+from ..protocol.gencp import ProtocolError, Status
 from . import timing
 from .acquisition import Acquisition, FrameRecord
 from .auto_functions import AutoFunctions
@@ -64,6 +65,31 @@ _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
                          r"|[+-]?(nan|inf|infinity)", re.IGNORECASE)
 
 
+def _lut_words(store: FeatureStore) -> bytes:
+    """LUTValueAll: the table as 4,096 little-endian u32, LUTValue at each of LUTIndex's
+    steps, 0 between (the layout real ace USB saved files show)."""
+    words = [0] * table.LUT_ENTRIES
+    for index in store.instances("LUTValue"):
+        words[index] = store.get("LUTValue", index)
+    return struct.pack(f"<{table.LUT_ENTRIES}I", *words)
+
+
+def _write_lut_words(store: FeatureStore, offset: int, data: bytes) -> float:
+    """A piece of LUTValueAll: the words at LUTIndex's steps set LUTValue (each 0..4095, or
+    INVALID_PARAMETER and nothing changes); the words between are not used."""
+    first = offset // 4
+    words = struct.unpack(f"<{len(data) // 4}I", data)
+    used = {first + i: w for i, w in enumerate(words) if (first + i) % table.LUT_STEP == 0}
+    top = store.bound("LUTValue", "max")
+    bad = [(i, w) for i, w in used.items() if w > top]
+    if bad:
+        raise ProtocolError(Status.INVALID_PARAMETER,
+                            f"LUTValueAll: entry {bad[0][0]} = {bad[0][1]} above {top}")
+    for index, word in used.items():
+        store.values[("LUTValue", index)] = word
+    return 0.0
+
+
 def _coerce(f: Feature, value: object, shown: str) -> object:
     """``value`` as the Python value of a feature of f's kind, or FeatureWriteError."""
     def refuse(expected: str):
@@ -86,6 +112,12 @@ def _coerce(f: Feature, value: object, shown: str) -> object:
         if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
             return bool(value)
         refuse("give true or false")
+    if f.kind == REGISTER:   # (bytes, or their hex as pylon saves them: "0x...")
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        if isinstance(value, str) and re.fullmatch(r"0x([0-9a-fA-F]{2})*", value.strip()):
+            return bytes.fromhex(value.strip()[2:])
+        refuse("give its bytes in hex (0x...)")
     names = [e.name for e in f.entries]
     if f.kind == ENUMERATION:
         if not isinstance(value, str) or value not in names:
@@ -277,7 +309,8 @@ class Camera:
         with self._selected(f, instance, now):
             if not self.store.is_available(name):
                 raise FeatureWriteError(f"{name} is not available now (ACCESS_DENIED)")
-            return self.store.get(name)
+            value = self.store.get(name)
+            return "0x" + value.hex() if f.kind == REGISTER else value
 
     def execute(self, name: str, now: float, instance: str | int | None = None) -> float:
         """Execute a command feature by name at ``now`` (for its selector ``instance`` if
@@ -349,7 +382,8 @@ class Camera:
                                     refusal.status.name) from None
         finally:
             self._writer = "host"
-        return self.store.get(name)
+        value = self.store.get(name)
+        return "0x" + value.hex() if f.kind == REGISTER else value
 
     def apply_features(self, settings: dict[str, object], now: float) -> None:
         """Write ``settings`` ({feature: value}) in order with ``write_feature``, then check
@@ -451,6 +485,8 @@ class Camera:
         # How far the moving test images have moved: held at their start, or counting frames.
         settings["TestImageFrame"] = (0 if s.get("TestImageResetAndHold") else
                                       self.acquisition.next_block_id - self.test_image_origin)
+        settings["LUT"] = (tuple(s.get("LUTValue", i) for i in s.instances("LUTValue"))
+                           if s.get("LUTEnable", "Luminance") else None)
         # What the sensor sees now: the frame shows it, however late it is rendered.
         source = getattr(self.blocks.generator, "source", None)
         if source is not None:
@@ -566,7 +602,10 @@ class Camera:
             "LineStatus": lambda line: self.lines.status(line),
             "LineStatusAll": lambda _: self.lines.status_all(),
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
+            "LUTValueAll": lambda _: _lut_words(store),
         })
+        store.register_writers["LUTValueAll"] = lambda _, offset, data: _write_lut_words(
+            store, offset, data)
         missing = [f.name for f in table.FEATURES if f.provided and f.name not in store.providers]
         if missing:
             raise RuntimeError(f"no provider for {missing}")

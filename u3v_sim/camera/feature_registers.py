@@ -17,6 +17,8 @@ _FLOAT_FORMATS = {4: "<f", 8: "<d"}
 
 
 def encode(register: Register, feature: Feature, value: object) -> bytes:
+    if register.encoding == "bytes":
+        return bytes(value)[:register.length].ljust(register.length, b"\0")
     if register.encoding == "string":
         return str(value).encode("utf-8")[:register.length].ljust(register.length, b"\0")
     if register.encoding == "float":
@@ -31,6 +33,8 @@ def encode(register: Register, feature: Feature, value: object) -> bytes:
 
 
 def decode(register: Register, feature: Feature, data: bytes) -> object:
+    if register.encoding == "bytes":
+        return bytes(data)
     if register.encoding == "string":
         try:
             return data.split(b"\0", 1)[0].decode("utf-8")
@@ -73,10 +77,15 @@ def feature_fields(store: FeatureStore, layout: Layout) -> list[Field]:
         def write(data: bytes, register=register, feature=feature) -> float:
             return store.write(feature.name, decode(register, feature, data))
 
+        def write_at(offset: int, data: bytes, feature=feature) -> float:
+            return store.write_register(feature.name, offset, data)
+
         writable = register.role == VALUE and register.access != "RO"
+        block = register.encoding == "bytes"
         fields.append(Field(register.address, register.length,
                             read=read if register.access != "WO" else None,
-                            write=write if writable else None,
+                            write=write if writable and not block else None,
                             variable_length=register.encoding == "string",
-                            name=register.node))
+                            name=register.node,
+                            write_at=write_at if writable and block else None))
     return fields

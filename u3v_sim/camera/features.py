@@ -13,13 +13,15 @@ from typing import Callable, Iterable
 
 from u3v_features import expr
 from u3v_features.layout import snaps_to_increment
-from u3v_features.model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, STRING,
-                                Feature)
+from u3v_features.model import (BOOLEAN, COMMAND, ENUMERATION, FLOAT, INTEGER, REGISTER,
+                                STRING, Feature)
 
 from ..protocol.gencp import ProtocolError, Status
 
 Provider = Callable[[str | None], object]
 Action = Callable[[str | None], float]
+# A block register's writer: (selector instance, byte offset, data) -> busy seconds.
+RegisterWriter = Callable[[str | None, int, bytes], float]
 WriteHook = Callable[[str, str | None, object], None]
 
 
@@ -29,6 +31,7 @@ class FeatureStore:
         self.values: dict[tuple[str, str | None], object] = {}
         self.providers: dict[str, Provider] = {}
         self.actions: dict[str, Action] = {}
+        self.register_writers: dict[str, RegisterWriter] = {}
         self.write_hooks: list[WriteHook] = []
         for f in self.features.values():
             if f.is_derived or f.kind == COMMAND or f.data_port is not None:
@@ -55,7 +58,7 @@ class FeatureStore:
             return (None,)
         if selector.kind == ENUMERATION:
             return tuple(e.name for e in selector.entries)
-        return tuple(range(selector.minimum, selector.maximum + 1))
+        return tuple(range(selector.minimum, selector.maximum + 1, selector.increment or 1))
 
     def current_instance(self, name: str) -> str | None:
         selector = self.features[name].selected_by
@@ -128,6 +131,8 @@ class FeatureStore:
         f = self.features[name]
         if f.access == "RO":
             raise ProtocolError(Status.WRITE_PROTECT, f"{name} is read-only")
+        if f.kind == REGISTER:
+            return self.write_register(name, 0, value)
         if not self.is_available(name) or self.is_locked(name):
             raise ProtocolError(Status.ACCESS_DENIED, f"{name} is not writable now")
         instance = self.current_instance(name)
@@ -147,6 +152,18 @@ class FeatureStore:
             hook(name, instance, checked)
         self.settle()
         return 0.0
+
+    def write_register(self, name: str, offset: int, data: bytes) -> float:
+        """Write ``data`` at ``offset`` into a block register (a Register feature) as a host
+        does, piece by piece; its writer checks the content (ProtocolError)."""
+        if not self.is_available(name) or self.is_locked(name):
+            raise ProtocolError(Status.ACCESS_DENIED, f"{name} is not writable now")
+        instance = self.current_instance(name)
+        busy = self.register_writers[name](instance, offset, data)
+        for hook in self.write_hooks:
+            hook(name, instance, f"{len(data)} bytes at {offset}")
+        self.settle()
+        return busy
 
     def check(self, f: Feature, value: object, instance: str | None = None) -> object:
         """The value as stored for a selector instance (None: the current one), or

@@ -3,7 +3,9 @@
 A read may cover any bytes of mapped regions, at any alignment (hosts read strings and the
 GenICam file in arbitrary pieces); unallocated bytes inside a region read as zero. A write must
 hit exactly one register: from its first byte (else BAD_ALIGNMENT), with its length (strings:
-up to it), on a writable register (else WRITE_PROTECT). Outside every region is INVALID_ADDRESS.
+up to it), on a writable register (else WRITE_PROTECT); a block register (a GenApi Register
+node, larger than one host command carries) takes 4-byte-aligned pieces anywhere inside it.
+Outside every region is INVALID_ADDRESS.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Field:
     write: Writer | None = None     # None: read-only
     variable_length: bool = False   # strings: a write may be shorter than the register
     name: str = ""
+    # A block register: write_at(offset, data) takes any 4-byte-aligned piece inside it.
+    write_at: Callable[[int, bytes], float] | None = None
 
     @property
     def end(self) -> int:
@@ -75,6 +79,15 @@ class Region:
         f = self.field_at(address)
         if f is None:
             raise ProtocolError(Status.INVALID_ADDRESS, f"no register at 0x{address:x}")
+        if f.write_at is not None:
+            offset = address - f.address
+            if offset % 4 or len(data) % 4:
+                raise ProtocolError(Status.BAD_ALIGNMENT,
+                                    f"{f.name} takes 4-byte-aligned pieces")
+            if offset + len(data) > f.length:
+                raise ProtocolError(Status.INVALID_PARAMETER,
+                                    f"{f.name}: {len(data)} bytes at {offset} run past its end")
+            return f.write_at(offset, bytes(data))
         if f.address != address:
             raise ProtocolError(Status.BAD_ALIGNMENT,
                                 f"0x{address:x} is inside register {f.name}")

@@ -96,12 +96,12 @@ _MASK64 = (1 << 64) - 1
 @lru_cache(maxsize=64)
 def _mean_response(model: SensorModel, depth: int, exposure_us: float, gain_db: float,
                    black_level: float, gamma: float, digital_shift: int, sum_pixels: int,
-                   average_pixels: int) -> np.ndarray:
+                   average_pixels: int, points: tuple[int, ...] | None) -> np.ndarray:
     """The noise-free output value of each 12-bit scene code (4,096 entries)."""
     lut = response_lut(model, depth=depth, exposure_us=exposure_us, gain_db=gain_db,
                        black_level=black_level, gamma=gamma, digital_shift=digital_shift,
                        noise=False, sum_pixels=sum_pixels, average_pixels=average_pixels,
-                       dtype=np.uint16)
+                       dtype=np.uint16, lut=points)
     table = lut[::NOISE_LEVELS].astype(np.float64)
     table.setflags(write=False)
     return table
@@ -515,7 +515,7 @@ class FrameGenerator:
         codes = region[::step, ::step] >> SCENE_SHIFT
         fmt = s.format
         table = _mean_response(self.model, fmt.depth, s.exposure_us, s.gain_db, s.black_level,
-                               s.gamma, s.digital_shift, s.sum_pixels, s.average_pixels)
+                               s.gamma, s.digital_shift, s.sum_pixels, s.average_pixels, s.lut)
         return float(table[codes].mean()) / ((1 << fmt.depth) - 1)
 
     def prepare(self, s: ImageSettings) -> None:
@@ -589,7 +589,7 @@ class FrameGenerator:
         """The response table for the photometric settings of ``s``."""
         fmt = s.format
         key = (fmt.depth, fmt.bits == 8, s.exposure_us, s.gain_db, s.black_level, s.gamma,
-               s.digital_shift, s.noise, s.sum_pixels, s.average_pixels)
+               s.digital_shift, s.noise, s.sum_pixels, s.average_pixels, s.lut)
         lut = self._luts.get(key)
         if lut is None:
             s.validate(self.model.width, self.model.height)
@@ -597,7 +597,7 @@ class FrameGenerator:
                 self.model, depth=fmt.depth, exposure_us=s.exposure_us, gain_db=s.gain_db,
                 black_level=s.black_level, gamma=s.gamma, digital_shift=s.digital_shift,
                 noise=s.noise, sum_pixels=s.sum_pixels, average_pixels=s.average_pixels,
-                dtype=np.uint8 if fmt.bits == 8 else np.dtype("<u2"))
+                dtype=np.uint8 if fmt.bits == 8 else np.dtype("<u2"), lut=s.lut)
             lut.setflags(write=False)
             self._luts[key] = lut
             while len(self._luts) > self.max_luts:

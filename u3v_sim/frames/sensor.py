@@ -13,7 +13,8 @@ Every sensor figure lives in :class:`SensorModel` and nowhere else. The pipeline
    to the 12-bit ADC range 0..4095;
 5. gamma on the normalised value, ``4095 * (DN / 4095) ** gamma``;
 6. digital shift: ``DN << shift``, saturating at 4095;
-7. output: ``DN >> (12 - depth)`` (Mono8 takes the top 8 bits, Mono10 the top 10).
+7. the luminance lookup table, when enabled (12-bit in, 12-bit out, :func:`lut_table`);
+8. output: ``DN >> (12 - depth)`` (Mono8 takes the top 8 bits, Mono10 the top 10).
 
 Binning combines ``n`` pixels: a Sum-mode axis adds its pixels' values (signal and noise
 variance grow ``n``-fold), an Average-mode axis averages them (noise variance shrinks
@@ -133,10 +134,21 @@ def noise_levels() -> np.ndarray:
     return z
 
 
+LUT_STEP = 8     # LUTIndex's increment: the entries the camera uses (ace USB)
+
+
+def lut_table(points: tuple[int, ...]) -> np.ndarray:
+    """The 4,096-entry luminance table from the values at inputs 0, 8, 16, ... (LUTValue):
+    straight lines between them, the last value held above the last point (Basler's ace USB
+    manual, "Luminance Lookup Table": only every 8th entry is used, the camera interpolates)."""
+    inputs = np.arange(len(points)) * LUT_STEP
+    return np.rint(np.interp(np.arange(4096), inputs, np.asarray(points, np.float64)))
+
+
 def response_lut(model: SensorModel, *, depth: int, exposure_us: float, gain_db: float,
                  black_level: float, gamma: float, digital_shift: int, noise: bool,
                  sum_pixels: int = 1, average_pixels: int = 1,
-                 dtype=np.uint8) -> np.ndarray:
+                 dtype=np.uint8, lut: tuple[int, ...] | None = None) -> np.ndarray:
     """Output value for each table index ``code << 4 | z`` (65,536 entries). Without
     ``noise`` every z gives the noise-free mean response.
 
@@ -158,5 +170,7 @@ def response_lut(model: SensorModel, *, depth: int, exposure_us: float, gain_db:
     if gamma != 1.0:
         dn = np.floor(adc_max * (dn / adc_max) ** gamma + 0.5)
     v = np.minimum(dn.astype(np.int64) << int(digital_shift), adc_max)
+    if lut is not None:
+        v = lut_table(lut).astype(np.int64)[v]
     v >>= model.adc_bits - depth
     return np.ascontiguousarray(v.reshape(-1), dtype=dtype)

@@ -35,6 +35,9 @@ class ImageSettings:
     digital_shift: int = 0
     test_image: str = "Off"                # "Off" or "Testimage1".."Testimage6"
     noise: bool = True                     # sensor noise model (sensor image only)
+    # The luminance lookup table when enabled (LUTEnable): the 12-bit output at 12-bit input
+    # 0, 8, 16, ... (LUTIndex's steps), interpolated between (sensor.lut_table).
+    lut: tuple[int, ...] | None = None
 
     @property
     def format(self) -> PixelFormat:

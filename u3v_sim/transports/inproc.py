@@ -78,8 +78,14 @@ class InProcessHost:
         return bytes(out)
 
     def write(self, address: int, data: bytes) -> None:
-        ack = self.transact(gencp.writemem_command(self.next_request_id(), address, data))
-        if ack.status != gencp.Status.SUCCESS:
-            raise ControlError(ack.status, address)
-        if ack.written != len(data):
-            raise ControlError(gencp.Status.GENERIC_ERROR, address)
+        """One WRITEMEM, or several for data longer than a command carries (4-byte-aligned
+        pieces, as Aravis writes a large register)."""
+        step = (MAX_COMMAND_TRANSFER_LENGTH - gencp.HEADER_SIZE - 8) // 4 * 4
+        for offset in range(0, max(1, len(data)), step):
+            piece = data[offset:offset + step]
+            ack = self.transact(gencp.writemem_command(self.next_request_id(),
+                                                       address + offset, piece))
+            if ack.status != gencp.Status.SUCCESS:
+                raise ControlError(ack.status, address + offset)
+            if ack.written != len(piece):
+                raise ControlError(gencp.Status.GENERIC_ERROR, address + offset)
