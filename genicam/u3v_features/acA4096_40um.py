@@ -597,7 +597,15 @@ category(
             selected_by="UserDefinedValueSelector", visibility="Guru"),
 )
 
-USER_SETS = ("Default", "UserSet1", "UserSet2", "UserSet3")
+# Factory sets: the defaults, with these settings changed ({feature: {instance: value}}).
+# Basler: AutoFunctions "enables the camera's Exposure Auto and Gain Auto"; High Gain is the
+# standard setup with the gain raised (the ace GigE manual: by 6 dB).
+FACTORY_SETS = {
+    "Default": {},
+    "HighGain": {"Gain": {"All": 6.0}},
+    "AutoFunctions": {"ExposureAuto": {"": "Continuous"}, "GainAuto": {"": "Continuous"}},
+}
+USER_SETS = (*FACTORY_SETS, "UserSet1", "UserSet2", "UserSet3")
 US = "UserSetControl"
 category(
     US, "Saving and loading of camera settings.",
@@ -606,7 +614,8 @@ category(
     command("UserSetLoad", US, "Loads the selected user set.", selected_by="UserSetSelector",
             locked=WHILE_ACQUIRING),
     command("UserSetSave", US, "Saves the current settings to the selected user set.",
-            selected_by="UserSetSelector", locked="UserSetSelector == 'Default'"),
+            selected_by="UserSetSelector",
+            locked=f"UserSetSelector in {tuple(FACTORY_SETS)!r}"),
     enum("UserSetDefault", US, "User set loaded when the camera starts.",
          entries(*USER_SETS), default="Default"),
 )

@@ -109,3 +109,25 @@ def test_the_lut_is_not_in_user_sets_and_a_bad_table_changes_nothing(node_map, c
     with pytest.raises(ControlError):
         host.write(register.address, bytes(bad))
     assert camera.store.get("LUTValue", 16) == 16 and camera.store.get("LUTValue", 8) == 4000
+
+
+def test_factory_sets_high_gain_and_auto_functions(node_map, camera):
+    """Basler's factory sets: HighGain raises the gain, AutoFunctions turns ExposureAuto and
+    GainAuto on; neither can be overwritten; one can be the set the camera starts with."""
+    node_map.UserSetSelector.value = "HighGain"
+    node_map.UserSetLoad.execute()
+    assert node_map.Gain.value == 6.0 and node_map.ExposureAuto.value == "Off"
+    assert not genapi.is_writable(node_map.get_node("UserSetSave"))
+    node_map.UserSetSelector.value = "AutoFunctions"
+    node_map.UserSetLoad.execute()
+    assert (node_map.ExposureAuto.value, node_map.GainAuto.value) == ("Continuous",) * 2
+    assert node_map.Gain.value == 0.0
+    node_map.UserSetDefault.value = "AutoFunctions"
+    node_map.UserSetSelector.value = "Default"
+    node_map.UserSetLoad.execute()
+    assert node_map.ExposureAuto.value == "Off"
+    node_map.AcquisitionStart.execute()              # refused while acquiring
+    assert not genapi.is_writable(node_map.get_node("UserSetLoad"))
+    node_map.AcquisitionStop.execute()
+    node_map.DeviceReset.execute()                   # boots with its startup set
+    assert camera.store.get("ExposureAuto") == "Continuous"

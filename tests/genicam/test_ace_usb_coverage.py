@@ -31,8 +31,6 @@ PENDING = {
 PENDING_ENTRIES = {
     ("ChunkSelector", "SequencerSetActive"),
     ("CounterResetActivation", "LevelHigh"), ("CounterResetActivation", "LevelLow"),
-    ("UserSetSelector", "HighGain"), ("UserSetSelector", "AutoFunctions"),
-    ("UserSetDefault", "HighGain"), ("UserSetDefault", "AutoFunctions"),
 }
 # In the table but not in pylon's ace USB list, with the reason.
 BEYOND_ACE_USB = {

@@ -170,7 +170,8 @@ class Camera:
         self.events_sent = self.events_dropped = 0
         self._event_request_id = 0
         self.user_sets = UserSetStorage(state_dir)
-        check_sets(self.user_sets, table.FEATURES, table.USER_SETS, table.USER_SET_FEATURES)
+        check_sets(self.user_sets, table.FEATURES, table.USER_SETS, table.USER_SET_FEATURES,
+                   tuple(table.FACTORY_SETS))
         self.device_configuration = StoredRegister(8, valid=lambda v: v == 0)
         self.u3vcp_configuration = StoredRegister(8)
         self.event_control = StoredRegister(4, valid=lambda v: v in (0, 1))
@@ -625,8 +626,8 @@ class Camera:
         store.write_hooks.append(self._follow_setting)
         store.write_hooks.append(self._remember_startup_set)
         store.write_hooks.append(self._observe_write)
-        if self.user_sets.startup_set in self.user_sets.sets:
-            store.restore(self.user_sets.sets[self.user_sets.startup_set])
+        startup = self.user_sets.startup_set
+        store.restore(self.user_sets.sets.get(startup) or table.FACTORY_SETS.get(startup, {}))
         store.values[("UserSetDefault", None)] = self.user_sets.startup_set
         return store
 
@@ -658,8 +659,9 @@ class Camera:
         return USER_SET_SAVE_S
 
     def _user_set_load(self, name: str) -> float:
-        if name == "Default":
+        if name in table.FACTORY_SETS:
             factory = FeatureStore(table.FEATURES)
+            factory.restore(table.FACTORY_SETS[name])
             self.store.restore(factory.snapshot(table.USER_SET_FEATURES))
         elif name in self.user_sets.sets:
             self.store.restore(self.user_sets.sets[name])

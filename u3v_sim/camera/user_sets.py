@@ -146,7 +146,8 @@ _JSON_TYPES = {INTEGER: (int,), FLOAT: (int, float), BOOLEAN: (bool,), ENUMERATI
 
 
 def check_sets(storage: UserSetStorage, features: Iterable[Feature], set_names: Iterable[str],
-               saved_features: Iterable[str]) -> None:
+               saved_features: Iterable[str], factory_sets: Iterable[str] = ("Default",)
+               ) -> None:
     """Check every saved set against a factory-fresh feature store as the camera would load it:
     each value of the right type and accepted by the feature's checks (range, increment, enum
     entry) with the set's other values in place, and none changed when the store brings
@@ -160,10 +161,12 @@ def check_sets(storage: UserSetStorage, features: Iterable[Feature], set_names: 
     if storage.startup_set not in set_names:
         raise UserSetError(f"{where}: startup_set {storage.startup_set!r} is not a user set "
                            f"({', '.join(set_names)})")
+    factory_sets = tuple(factory_sets)
     for set_name, saved in storage.sets.items():
-        if set_name not in set_names or set_name == set_names[0]:
+        if set_name not in set_names or set_name in factory_sets:
+            savable = [name for name in set_names if name not in factory_sets]
             raise UserSetError(f"{where}: no user set {set_name!r} can be saved "
-                               f"({', '.join(set_names[1:])})")
+                               f"({', '.join(savable)})")
         _check_set(FeatureStore(features), saved, saved_features,
                    lambda text, s=set_name: UserSetError(f"{where}: user set {s}: {text}"))
 
