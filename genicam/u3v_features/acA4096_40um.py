@@ -50,7 +50,8 @@ EVENT_ID_OFFSET, EVENT_TIMESTAMP_OFFSET, EVENT_DATA_OFFSET = 2, 4, 12
 # Chunk ids and the bytes of chunk data each carries. Ids chosen.
 CHUNKS = {"Timestamp": (0x0A5A0001, 8), "ExposureTime": (0x0A5A0002, 8),
           "Gain": (0x0A5A0003, 8), "LineStatusAll": (0x0A5A0004, 4),
-          "CounterValue": (0x0A5A0005, 8), "PayloadCRC16": (0x0A5A0006, 4)}
+          "CounterValue": (0x0A5A0005, 8), "SequencerSetActive": (0x0A5A0007, 4),
+          "PayloadCRC16": (0x0A5A0006, 4)}
 COUNTERS = ("Counter1", "Counter2")
 CHUNK_TRAILER_BYTES = 8  # each chunk is followed by its u32 id and u32 length
 IMAGE_CHUNK_ID = 0x0A5A0000
@@ -270,7 +271,8 @@ category(
          default="Off", volatile=True),
     enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
     floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=GAIN_MAX, unit="dB",
-             selected_by="GainSelector", locked="GainAuto != 'Off'", volatile=True,
+             selected_by="GainSelector",
+             locked="GainAuto != 'Off' or SequencerMode == 'On'", volatile=True,
              chosen="range 0-24 dB (0-36 dB with RemoveParameterLimit) chosen"),
     enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
          default="All"),
@@ -340,8 +342,8 @@ category(
          default="Off", available="ExposureMode == 'Timed'", volatile=True),
     floating("ExposureTime", AC, "Exposure time in microseconds.", default=5000.0,
              minimum=EXPOSURE_MIN, maximum=EXPOSURE_MAX, unit="us",
-             available="ExposureMode == 'Timed'", locked="ExposureAuto != 'Off'",
-             volatile=True,
+             available="ExposureMode == 'Timed'",
+             locked="ExposureAuto != 'Off' or SequencerMode == 'On'", volatile=True,
              chosen="range 16 us - 10 s (from 4 us with RemoveParameterLimit) and default "
                     "5 ms chosen"),
 )
@@ -426,6 +428,61 @@ category(
       "input order (the words between LUTIndex's steps are unused and read 0).",
       length=4 * LUT_ENTRIES, provided=True, selected_by="LUTSelector"),
 )
+
+# The sequencer (Basler, "Sequencer (ace Classic/U/L USB)"): 32 sets of settings; while
+# SequencerMode is On each frame takes the active set's settings, and each set's two paths say
+# which set comes next when their trigger has happened since the previous frame start (path 0
+# first). Sets are configured in SequencerConfigurationMode, with SequencerSetSave/Load.
+SQ = "SequencerControl"
+SEQUENCER_SETS = 32
+SEQUENCER_PATHS = 2
+SEQUENCER_TRIGGER_SOURCES = ("Line1", "Line3", "Line4", "FrameStart", "FrameEnd",
+                             "Counter1End", "Counter2End", "SoftwareSignal1",
+                             "SoftwareSignal2", "SoftwareSignal3")
+CONFIGURING = "SequencerConfigurationMode == 'Off'"   # (locked unless configuring)
+category(
+    SQ, "Sets of settings the camera steps through, frame by frame.",
+    enum("SequencerMode", SQ, "Runs the sequencer: each frame takes the active set's settings "
+         "(the auto functions must be off).", entries("Off", "On"), default="Off",
+         locked="SequencerConfigurationMode == 'On' or ExposureAuto != 'Off' or "
+                "GainAuto != 'Off'", visibility="Expert", volatile=True),
+    enum("SequencerConfigurationMode", SQ, "Lets the sets be configured (sequencer off).",
+         entries("Off", "On"), default="Off", locked="SequencerMode == 'On'",
+         visibility="Expert"),
+    integer("SequencerSetSelector", SQ, "Which set SequencerSetSave and SequencerSetLoad use.",
+            default=0, minimum=0, maximum=SEQUENCER_SETS - 1, visibility="Expert"),
+    command("SequencerSetSave", SQ, "Saves the sequencer settings into the selected set.",
+            selected_by="SequencerSetSelector", locked=CONFIGURING, visibility="Expert"),
+    command("SequencerSetLoad", SQ, "Loads the selected set's settings.",
+            selected_by="SequencerSetSelector", locked=CONFIGURING, visibility="Expert"),
+    integer("SequencerSetStart", SQ, "The set the sequence starts with (ace USB: 0).",
+            default=0, minimum=0, maximum=0, locked=CONFIGURING, visibility="Expert"),
+    integer("SequencerSetActive", SQ, "The set the camera takes frames with now.",
+            access="RO", provided=True, visibility="Expert"),
+    integer("SequencerPathSelector", SQ, "Which path of the set the path features configure.",
+            default=0, minimum=0, maximum=SEQUENCER_PATHS - 1, visibility="Expert"),
+    integer("SequencerSetNext", SQ, "The set this path leads to.", minimum=0,
+            maximum=SEQUENCER_SETS - 1, selected_by="SequencerPathSelector",
+            default={0: 0, 1: 1}, locked=CONFIGURING, visibility="Expert",
+            chosen="defaults: path 0 back to set 0, path 1 on to the next set (set J saves "
+                   "J + 1, the last 0, as Basler describes the paths)"),
+    enum("SequencerTriggerSource", SQ, "The signal that takes this path.",
+         entries(*SEQUENCER_TRIGGER_SOURCES), selected_by="SequencerPathSelector",
+         default={0: "SoftwareSignal1", 1: "FrameStart"}, locked=CONFIGURING,
+         visibility="Expert",
+         chosen="defaults chosen: path 1 steps every frame, path 0 resets on a software "
+                "signal"),
+    enum("SequencerTriggerActivation", SQ, "Which part of the signal takes this path.",
+         entries("RisingEdge", "FallingEdge", "AnyEdge", "LevelHigh", "LevelLow"),
+         selected_by="SequencerPathSelector", default="LevelHigh", locked=CONFIGURING,
+         visibility="Expert"),
+)
+# What a sequencer set holds (chosen from the settings Basler lists for ace USB sets: those
+# that leave the payload alone) and the set's paths.
+SEQUENCER_SET_FEATURES = ("ExposureTime", "Gain", "BlackLevel", "Gamma", "DigitalShift",
+                          "TimerDelay", "TimerDuration", "LUTEnable", "TestImageSelector",
+                          "SequencerSetNext", "SequencerTriggerSource",
+                          "SequencerTriggerActivation")
 
 LINE_SOURCES = ("Off", "ExposureActive", "FrameTriggerWait", "FrameBurstTriggerWait",
                 "Timer1Active", "UserOutput0", "UserOutput1", "UserOutput2", "UserOutput3",
@@ -582,6 +639,8 @@ category(
     integer("ChunkCounterValue", CH, "Value of the selected counter when the frame's "
             "exposure started.", access="RO", chunk_id=CHUNKS["CounterValue"][0],
             selected_by="ChunkCounterSelector"),
+    integer("ChunkSequencerSetActive", CH, "The sequencer set the frame was taken with.",
+            access="RO", chunk_id=CHUNKS["SequencerSetActive"][0]),
     integer("ChunkPayloadCRC16", CH, "CRC-16 of the image data.", access="RO",
             chunk_id=CHUNKS["PayloadCRC16"][0], representation="HexNumber"),
 )

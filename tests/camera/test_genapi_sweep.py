@@ -29,6 +29,9 @@ ENABLERS = {
     "OffsetY": [("CenterY", False)],
     "LineSource": [("LineMode", "Output")],
     "LineMinimumOutputPulseWidth": [("LineMode", "Output")],
+    **{name: [("SequencerConfigurationMode", "On")] for name in (
+        "SequencerSetNext", "SequencerTriggerSource", "SequencerTriggerActivation",
+        "SequencerSetStart")},
 }
 # Commands whose effect would undo the sweep's state; executed on their own below.
 RESETTING_COMMANDS = {"DeviceReset", "UserSetLoad"}
@@ -79,6 +82,7 @@ def test_every_writable_feature_takes_min_max_and_middle(node_map, camera):
 
 def test_every_command_executes_and_completes(node_map, camera, host):
     commands = [f for f in REGISTER_FEATURES if f.kind == COMMAND]
+    node_map.SequencerConfigurationMode.value = "On"   # (the sequencer's set commands)
     executed = set()
     for feature in sorted(commands, key=lambda f: f.name in RESETTING_COMMANDS):
         for _ in instances(node_map, feature):

@@ -23,13 +23,8 @@ PENDING = {
     "FileOperationStatus", "FileSelector", "FileSize",
     "LineOverloadReset", "PayloadTransferBlockDelay", "SIPayloadFinalTransfer1Size",
     "SIPayloadFinalTransfer2Size", "SIPayloadTransferCount", "SIPayloadTransferSize",
-    "SequencerConfigurationMode", "SequencerMode", "SequencerPathSelector",
-    "SequencerSetActive", "SequencerSetLoad", "SequencerSetNext", "SequencerSetSave",
-    "SequencerSetSelector", "SequencerSetStart", "SequencerTriggerActivation",
-    "SequencerTriggerSource", "ChunkSequencerSetActive",
 }
 PENDING_ENTRIES = {
-    ("ChunkSelector", "SequencerSetActive"),
     ("CounterResetActivation", "LevelHigh"), ("CounterResetActivation", "LevelLow"),
 }
 # In the table but not in pylon's ace USB list, with the reason.

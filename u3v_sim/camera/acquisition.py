@@ -79,6 +79,11 @@ class Acquisition:
         self._ready_timer: Timer | None = None
         self._exposure_end: Timer | None = None
         self._waiting = dict.fromkeys(TRIGGERS, False)
+        # Called before each frame's exposure starts (first: the acquisition's first frame),
+        # and with each internal signal as it happens (FrameStart, FrameEnd, CounterNEnd,
+        # SoftwareSignalN): what the sequencer follows.
+        self.before_frame: list[Callable[[bool], None]] = []
+        self.signal_listeners: list[Callable[[str], None]] = []
         lines.input_listeners.append(self._on_input)
         self._update_signals()
 
@@ -170,7 +175,12 @@ class Acquisition:
         if self._trigger_on(selector) and self.store.get("TriggerSource", selector) == "Software":
             self._delayed(selector, True)
 
+    def _signal(self, name: str) -> None:
+        for listener in self.signal_listeners:
+            listener(name)
+
     def software_signal(self, signal: str) -> None:
+        self._signal(signal)
         for selector in TRIGGERS:
             if self._trigger_on(selector) and self.store.get("TriggerSource", selector) == signal:
                 self._delayed(selector, True)
@@ -236,10 +246,13 @@ class Acquisition:
     # -- exposure and readout ----------------------------------------------------------------
 
     def _start_exposure(self, trigger_source: str) -> None:
+        for prepare in self.before_frame:
+            prepare(self.frames_this_acquisition == 0)
         now = self._now()
         timing = self.timing()
         width_mode = self.store.get("ExposureMode") == "TriggerWidth"
         self._count("FrameStart")   # (before the record: the frame's chunk counts its own start)
+        self._signal("FrameStart")
         record = FrameRecord(block_id=self.next_block_id, start_time=now,
                              timestamp_ns=self.timestamp_ns(now),
                              exposure_us=0.0 if width_mode else timing.exposure_us,
@@ -277,6 +290,7 @@ class Acquisition:
         if record is None:
             return
         self._exposure_end = None
+        self._signal("FrameEnd")
         self.raise_event("ExposureEnd", record.block_id)
         self.reading_out += 1
         record.readout_start = self.scheduler.time
@@ -303,6 +317,7 @@ class Acquisition:
                 self._counter_end(counter)
 
     def _counter_end(self, counter: str) -> None:
+        self._signal(f"{counter}End")
         self._count(f"{counter}End")
         for other in self.counters:
             if self.store.get("CounterResetSource", other) == f"{counter}End":

@@ -45,6 +45,7 @@ def chunk_data(record: FrameRecord) -> dict[str, bytes]:
         "Gain": struct.pack("<d", record.gain_db),
         "LineStatusAll": struct.pack("<I", record.line_status_all),
         "CounterValue": struct.pack(f"<{len(record.counter_values)}I", *record.counter_values),
+        "SequencerSetActive": struct.pack("<I", record.settings.get("SequencerSetActive", 0)),
     }
 
 

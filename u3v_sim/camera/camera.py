@@ -38,6 +38,7 @@ from .observations import (DeviceEvent, FeatureWritten, FrameDropped, Observatio
 from .realtime import RealTimeLimit
 from .registers import RegisterSpace, Region
 from .scheduler import Scheduler
+from .sequencer import Sequencer
 from .stream_interface import CHUNK_TRAILER_SIZE, TRAILER_SIZE, StreamInterface
 from .streaming import StreamChannel
 from .thermal import Thermal
@@ -205,6 +206,7 @@ class Camera:
         if previous is not None:   # (counted for the camera's life, as the stream's are)
             self.acquisition.stats = previous.stats
         self.auto = AutoFunctions(self.store, self._measure, self.emit, self.timestamp_ns)
+        self.sequencer = Sequencer(self.store, self.acquisition, self.lines)
 
     def next_event(self) -> Observation | None:
         """The oldest observation not yet taken (``observations.py``), or None."""
@@ -486,6 +488,7 @@ class Camera:
         # How far the moving test images have moved: held at their start, or counting frames.
         settings["TestImageFrame"] = (0 if s.get("TestImageResetAndHold") else
                                       self.acquisition.next_block_id - self.test_image_origin)
+        settings["SequencerSetActive"] = self.sequencer.active
         settings["LUT"] = (tuple(s.get("LUTValue", i) for i in s.instances("LUTValue"))
                            if s.get("LUTEnable", "Luminance") else None)
         # What the sensor sees now: the frame shows it, however late it is rendered.
@@ -604,6 +607,7 @@ class Camera:
             "LineStatusAll": lambda _: self.lines.status_all(),
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
             "LUTValueAll": lambda _: _lut_words(store),
+            "SequencerSetActive": lambda _: self.sequencer.active,
         })
         store.register_writers["LUTValueAll"] = lambda _, offset, data: _write_lut_words(
             store, offset, data)
@@ -619,6 +623,8 @@ class Camera:
             or 0.0,
             "CounterReset": lambda counter: self.acquisition.reset_counter(counter) or 0.0,
             "TimestampLatch": lambda _: self.latch_timestamp() or 0.0,
+            "SequencerSetSave": lambda index: self.sequencer.save(index),
+            "SequencerSetLoad": lambda index: self.sequencer.load(index),
             "UserSetSave": self._user_set_save,
             "UserSetLoad": self._user_set_load,
             "DeviceReset": self._device_reset,
