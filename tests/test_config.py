@@ -358,3 +358,9 @@ def test_usbfs_memory_mb_limits_the_urbs_a_client_submits(tmp_path):
         assert memory["limit"] == 1 << 20 and memory["refused"] >= 1, memory
     finally:
         daemon.stop()
+
+
+def test_more_cameras_on_the_command_line_than_a_daemon_serves_is_one_clear_error():
+    with pytest.raises(ConfigError) as error:
+        DaemonConfig().with_serials(tuple(str(40000000 + n) for n in range(33)))
+    assert str(error.value) == "--serial: 33 cameras: one daemon serves at most 32"

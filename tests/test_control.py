@@ -329,7 +329,40 @@ def test_images_of_integer_types_without_a_full_scale_are_refused(daemon):
         harness.image(np.full((100, 100), 255))             # int64: 255 of what?
     assert refused.value.code == "invalid_argument"
     assert "int64 pixels: give uint8 (0-255), uint16 (0-65535) or floats" in refused.value.message
-    with pytest.raises(HarnessError, match="NaN pixels"):
+    with pytest.raises(HarnessError, match="NaN or infinite pixels"):
         harness.image(np.full((100, 100), np.nan))
     assert harness.image(np.full((100, 100), 255, np.uint8))["source"]
     harness.image(None)
+
+
+def test_a_subscription_made_after_a_reply_never_starts_with_that_command(daemon):
+    """A command's observations are published before its reply: a subscription made after
+    it starts with what happens next (a test never sees the last one's teardown)."""
+    harness = daemon.harness()
+    for i in range(40):
+        harness.execute("UserSetLoad")
+        with harness:
+            observed = harness.subscribe()
+            harness.drive_line("Line3", level=i % 2 == 0)
+            first = next(observed)
+        assert first["event"] == "line_edge", first
+    harness.drive_line("Line3", level=False)
+
+
+def test_a_reset_answers_unavailable_if_the_camera_is_unplugged_before_it_is_back(daemon):
+    harness = daemon.harness()
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(
+        error=pytest.raises(HarnessError, harness.reset).value))
+    thread.start()
+    time.sleep(0.1)
+    harness.unplug()
+    thread.join(15)
+    assert outcome["error"].code == "unavailable" and "unplugged" in outcome["error"].message
+    harness.replug()
+
+
+def test_a_key_given_twice_is_refused(daemon):
+    reply = request(daemon, b'{"command": "status", "command": "reset"}\n')
+    assert reply == {"code": "invalid_argument",
+                     "error": "request has the key 'command' more than once"}

@@ -18,11 +18,13 @@ def test_a_slow_subscriber_hears_of_its_loss_once_caught_up():
         items = subscriber.items()
         got = [await anext(items) for _ in range(4)]
         assert [g.get("timestamp_ns") for g in got[:3]] == [0, 1, 2]
-        assert got[3] == {"event": "subscriber_overflow", "count": 7}
+        assert got[3] == {"serial": None, "event": "subscriber_overflow", "count": 7}
         observers.publish("40012345", [Rebooted(42, "power_up")])
         assert (await anext(items))["timestamp_ns"] == 42
         assert observers.stats()["dropped"] == 7
         await items.aclose()
+        observers.unsubscribe(subscriber)
+        assert observers.stats() == {"subscribers": 0, "published": 11, "dropped": 7}
     asyncio.run(scenario())
 
 

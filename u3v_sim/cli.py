@@ -438,6 +438,7 @@ def events(serial: str | None, count: int | None) -> None:
             click.echo(json.dumps(observation))
             if count is not None and n >= count:
                 return
+        raise HarnessRefusal("no_daemon", "the daemon stopped", None)
     except HarnessError as error:
         raise HarnessRefusal(error.code, error.message, error.status) from None
     except KeyboardInterrupt:

@@ -84,6 +84,9 @@ class DaemonConfig:
         except ValueError as error:
             raise ConfigError(f"--serial: {error}") from None
         _check_distinct(checked, "--serial")
+        if len(checked) > MAX_CAMERAS:
+            raise ConfigError(f"--serial: {len(checked)} cameras: one daemon serves at most "
+                              f"{MAX_CAMERAS}")
         return replace(self, cameras=tuple(CameraConfig(serial=s) for s in checked))
 
 

@@ -44,6 +44,21 @@ def peer_credentials(sock) -> tuple[int, int, int]:
     return _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
 
 
+class _RepeatedKey(Exception):
+    pass
+
+
+def _no_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are all different (json.loads keeps the last of repeated
+    ones: {"command": "status", "command": "reset"} would reset)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
 class ControlServer:
     """Serves ``dispatch(request: dict) -> reply`` on a listening AF_UNIX socket; a reply is
     a dict, or an async iterator of dicts (a subscription: each one a line, as it comes).
@@ -194,7 +209,10 @@ class ControlServer:
             self.stats["closed_early"] += 1
             return None
         try:
-            request = json.loads(line)
+            request = json.loads(line, object_pairs_hook=_no_repeated_keys)
+        except _RepeatedKey as error:
+            return {"code": "invalid_argument",
+                    "error": f"request has the key {error.args[0]!r} more than once"}
         except ValueError as error:
             return {"code": "invalid_argument", "error": f"request is not JSON: {error}"}
         except RecursionError:  # e.g. 5,000 nested "[": no request nests that deep

@@ -119,6 +119,9 @@ class CameraService:
     hub_port: int = 1
     # Ports of earlier enumerations whose clients still hold the node open (they may reap).
     old_ports: list = field(default_factory=list)
+    # Observations taken from the camera (under its lock, in order), not yet published: the
+    # loop publishes them in that order, whichever thread took them (Daemon.publish).
+    outbox: deque = field(default_factory=deque)
 
     @property
     def ports(self) -> tuple:
@@ -383,12 +386,12 @@ class Daemon:
                 record = service.camera.stream_channel.take_for_preparation()
                 service.rendering = record is not None
             observed = service.camera.take_observations()
+            service.outbox.extend(observed)
             # Device faults (faults.py: the cable, overheating, a chattering input) fire at
             # the pacing thread's wake-ups.
             cable = service.camera.faults.fire(DEVICE, service.camera.timestamp_ns())
         if observed:
-            self.loop.call_soon_threadsafe(self.observers.publish, service.config.serial,
-                                           observed)
+            self.loop.call_soon_threadsafe(self.publish, service)
         for fault in cable:
             if fault.kind == "disconnect":
                 self.loop.call_soon_threadsafe(self._cable_drop, service,
@@ -404,6 +407,17 @@ class Daemon:
         if record is not None:
             service.renderer.submit(self._render, service, record)
         return deadline
+
+    def publish(self, service: CameraService) -> None:
+        """(On the loop.) Publish the camera's observations so far, in the order they were
+        taken: a command's reply goes out after its observations (dispatch calls this), so a
+        subscription made after the reply never starts with an earlier command's."""
+        with service.lock:
+            service.outbox.extend(service.camera.take_observations())
+            observed = list(service.outbox)
+            service.outbox.clear()
+        if observed:
+            self.observers.publish(service.config.serial, observed)
 
     def _render(self, service: CameraService, record) -> None:
         try:

@@ -73,6 +73,9 @@ class Dispatcher:
             log.exception("command %s failed", command.command)
             return Result(ResultCode.INTERNAL_ERROR,
                           f"{command.command}: internal error (see the daemon's log)")
+        finally:   # (what the command made the cameras do is published before its reply)
+            for service in self.daemon.services:
+                self.daemon.publish(service)
 
     async def dispatch_request(self, request: dict) -> dict:
         """A request object (the control socket's) to its JSON result."""
@@ -142,6 +145,9 @@ class Dispatcher:
                 raise CommandError(ResultCode.INTERNAL_ERROR, "reset: the camera did not come "
                                                               "back on the bus")
             await asyncio.sleep(0.02)
+        if service.unpowered or service.port.syspath is None:
+            raise CommandError(ResultCode.UNAVAILABLE, f"reset: camera {service.config.serial} "
+                                                       f"was unplugged before it came back")
         return {"devnode": service.port.devnode}
 
     def _line(self, command: c.Line) -> dict:

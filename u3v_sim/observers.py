@@ -32,18 +32,21 @@ class Subscriber:
             self.dropped_total += 1
             return
         if self.dropped:
-            self._queue.put_nowait({"event": "subscriber_overflow", "count": self.dropped})
-            self.dropped = 0
+            self._queue.put_nowait(self._notice())
         self._queue.put_nowait(item)
+
+    def _notice(self) -> dict:
+        """The in-band overflow report (``serial``: the camera subscribed to, None: all)."""
+        notice = {"serial": self.serial, "event": "subscriber_overflow", "count": self.dropped}
+        self.dropped = 0
+        return notice
 
     async def items(self) -> AsyncIterator[dict]:
         while True:
             if self._queue.empty() and self.dropped:
                 # (the subscriber has caught up: it hears of its loss now, not only when
                 # the next observation comes)
-                notice = {"event": "subscriber_overflow", "count": self.dropped}
-                self.dropped = 0
-                yield notice
+                yield self._notice()
                 continue
             yield await self._queue.get()
 
@@ -52,6 +55,7 @@ class Observers:
     def __init__(self):
         self.subscribers: set[Subscriber] = set()
         self.published = 0
+        self.dropped_by_closed = 0   # what subscribers that have gone had lost
 
     def subscribe(self, serial: str | None) -> Subscriber:
         subscriber = Subscriber(serial)
@@ -59,11 +63,14 @@ class Observers:
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self.subscribers.discard(subscriber)
+        if subscriber in self.subscribers:
+            self.subscribers.discard(subscriber)
+            self.dropped_by_closed += subscriber.dropped_total
 
     def stats(self) -> dict:
         return {"subscribers": len(self.subscribers), "published": self.published,
-                "dropped": sum(s.dropped_total for s in self.subscribers)}
+                "dropped": self.dropped_by_closed + sum(s.dropped_total
+                                                        for s in self.subscribers)}
 
     def publish(self, serial: str, observations: Iterable[Observation]) -> None:
         for observation in observations:

@@ -50,6 +50,8 @@ def test_a_command_survives_the_wire(command):
     ({"command": "image", "path": 3}, "image: path = 3: must be a string"),
     ({"command": "subscribe", "since": 0}, "subscribe: since: is not a field of this command"),
     ({"command": "dance"}, "unknown command 'dance'"),
+    ({"command": "pulse", "line": "Line1", "width_us": 100, "period_us": 1000, "count": 1e3},
+     "pulse: count = 1000.0: must be a whole number"),
     ({"command": "pulse", "line": "Line1", "width_us": float("nan"), "period_us": 1000},
      "pulse: width_us = nan: must be a finite number"),
     ({"command": "fault_add", "kind": "late_ack", "probability": float("nan")},

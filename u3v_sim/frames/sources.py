@@ -106,19 +106,25 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
-# Integer pixels and their full scale: an image's own depths. Other integer types (NumPy's
-# default int64, int32) say nothing of their full scale, so they are refused, not guessed.
-FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+# Integer pixels and their full scale, by bytes per pixel: an image's own depths (either byte
+# order). Other integer types (NumPy's default int64, int32) say nothing of their full scale,
+# so they are refused, not guessed.
+FULL_SCALE = {1: 255.0, 2: 65535.0}
+
+
+def _unsigned_image(a: np.ndarray) -> bool:
+    return a.dtype.kind == "u" and a.dtype.itemsize in FULL_SCALE
 
 
 def check_pixels(a: np.ndarray) -> None:
     """ValueError unless ``a`` holds pixels an image source takes: bool, uint8 (0-255),
-    uint16 (0-65535) or floats (0-1 of full scale; above 1 is saturated), none NaN."""
-    if a.dtype == bool or a.dtype in FULL_SCALE:
+    uint16 (0-65535, either byte order) or finite floats (0-1 of full scale: above 1 is
+    saturated, below 0 black)."""
+    if a.dtype == bool or _unsigned_image(a):
         return
     if a.dtype.kind == "f":
-        if np.isnan(a).any():
-            raise ValueError("the image has NaN pixels")
+        if not np.isfinite(a).all():
+            raise ValueError("the image has NaN or infinite pixels")
         return
     raise ValueError(f"{a.dtype} pixels: give uint8 (0-255), uint16 (0-65535) or floats "
                      f"(0-1 of full scale), e.g. array.astype(np.uint8)")
@@ -129,8 +135,8 @@ def _irradiance(a: np.ndarray) -> np.ndarray:
     check_pixels(a)
     if a.dtype == bool:
         return a.astype(np.float32)
-    if a.dtype in FULL_SCALE:
-        return (a / FULL_SCALE[a.dtype]).astype(np.float32)
+    if _unsigned_image(a):
+        return (a / FULL_SCALE[a.dtype.itemsize]).astype(np.float32)
     return np.clip(a, 0.0, 1.0).astype(np.float32)
 
 

@@ -232,7 +232,7 @@ _WHY = {
     "bool_type": "must be true or false",
     "literal_error": "must be true, false, 0 or 1",
     "string_type": "must be a string",
-    "int_type": "must be a number",
+    "int_type": "must be a whole number",
     "float_type": "must be a number",
     "finite_number": "must be a finite number",
     "missing": "is missing",
@@ -328,6 +328,8 @@ def _describe(error: ValidationError, tagged: bool = True) -> str:
             whys.append(why)
     said = []
     for field, (label, whys) in parts.items():
+        if _WHY["float_type"] in whys and _WHY["int_type"] in whys:   # (a float or an int)
+            whys = [w for w in whys if w != _WHY["int_type"]]
         said_already = (_WHY["missing"], _WHY["extra_forbidden"], _WHY["finite_number"])
         if field in _FIELD_WHY and not any(why in whys for why in said_already):
             whys = [_FIELD_WHY[field]]
