@@ -557,9 +557,10 @@ category(
          entries("Off", "Software", "Line1", "Line3", "Line4", "Counter1End", "Counter2End"),
          default={"Counter1": "Off", "Counter2": "Counter2End"}, selected_by="CounterSelector",
          chosen="Counter2's Counter2End as real ace USB saved files show"),
-    enum("CounterResetActivation", CT, "Edge of the reset signal that resets the counter.",
-         entries("RisingEdge", "FallingEdge", "AnyEdge"), default="RisingEdge",
-         selected_by="CounterSelector"),
+    enum("CounterResetActivation", CT, "Edge or level of the reset signal that resets the "
+         "counter (a level holds it at 0).",
+         entries("RisingEdge", "FallingEdge", "AnyEdge", "LevelHigh", "LevelLow"),
+         default="RisingEdge", selected_by="CounterSelector"),
     command("CounterReset", CT, "Resets the selected counter.", selected_by="CounterSelector"),
     integer("CounterDuration", CT, "Count at which the counter ends (0: never).", default=0,
             minimum=0, maximum=0xFFFFFFFF, selected_by="CounterSelector",
@@ -684,6 +685,15 @@ category(
     TL, "Transport layer.",
     integer("PayloadSize", TL, "Bytes of one image with its chunks.", access="RO",
             formula=f"{_image_bytes()} + ({_chunk_bytes()})", unit="B"),
+    # The host's stream programming, as it wrote it into the SIRM (u3v-protocol.md 5).
+    *[integer(name, TL, description, access="RO", provided=True, unit=unit,
+              visibility="Guru")
+      for name, description, unit in (
+          ("SIPayloadTransferSize", "Bytes of each payload transfer the host programmed.", "B"),
+          ("SIPayloadTransferCount", "Payload transfers of that size per frame.", None),
+          ("SIPayloadFinalTransfer1Size", "Bytes of the first final payload transfer.", "B"),
+          ("SIPayloadFinalTransfer2Size", "Bytes of the second final payload transfer.",
+           "B"))],
 )
 
 # Commands that rewrite stored settings: cached values of every setting are invalidated by them.

@@ -50,6 +50,8 @@ NOT_APPLICABLE: dict[str, str] = {
         "TonalRangeEnable", "TonalRangeSelector", "TonalRangeSourceBright",
         "TonalRangeSourceDark", "TonalRangeTargetBright", "TonalRangeTargetDark"),
         OTHER_SENSORS),
+    "PayloadTransferBlockDelay": ("a Guru tuning of Basler's USB controller that Basler does "
+                                  "not describe"),
     "AutoFunctionAOIUseBrightness": ("invisible pre-SFNC name of AutoFunctionROIUseBrightness; "
                                      "hosts use the ROI node"),
     "AutoFunctionAOIUseWhiteBalance": ("invisible pre-SFNC name of "

@@ -8,7 +8,8 @@ import hashlib
 import pytest
 from genicam import genapi
 
-from stream_host import program_like_aravis, pull_block
+from stream_host import program_like_aravis, pull_block, sirm
+from u3v_features.bootstrap import SIRM
 
 
 def test_remove_parameter_limit_widens_the_range_and_the_value_comes_back_inside(node_map):
@@ -131,3 +132,40 @@ def test_factory_sets_high_gain_and_auto_functions(node_map, camera):
     node_map.AcquisitionStop.execute()
     node_map.DeviceReset.execute()                   # boots with its startup set
     assert camera.store.get("ExposureAuto") == "Continuous"
+
+
+def test_a_level_activated_counter_reset_holds_the_counter_at_zero(camera, host, node_map):
+    """Read from each frame's chunk (GenApi's chunk adapter) while Line3 is held high for
+    two frames."""
+    node_map.Width.value, node_map.Height.value = 64, 8
+    node_map.ChunkModeActive.value = True
+    node_map.ChunkSelector.value = "CounterValue"
+    node_map.ChunkEnable.value = True
+    node_map.CounterSelector.value = "Counter1"
+    node_map.CounterResetSource.value = "Line3"
+    node_map.CounterResetActivation.value = "LevelHigh"
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    program = program_like_aravis(host)
+    node_map.AcquisitionStart.execute()
+    adapter = genapi.ChunkAdapterU3V(node_map)
+    counts = []
+    for i in range(6):
+        host.clock.now = 0.1 * (i + 1)
+        camera.drive_line("Line3", host.clock.now, level=i in (2, 3))
+        node_map.TriggerSoftware.execute()
+        block = pull_block(camera, program, host.clock.now + 0.05)
+        adapter.attach_buffer(block.payload, len(block.payload))
+        try:
+            counts.append(node_map.ChunkCounterValue.value)
+        finally:
+            adapter.detach_buffer()
+    assert counts == [1, 2, 0, 0, 1, 2]
+
+
+def test_the_stream_programming_reads_back_as_features(host, node_map):
+    program = program_like_aravis(host)
+    assert (node_map.SIPayloadTransferSize.value, node_map.SIPayloadTransferCount.value,
+            node_map.SIPayloadFinalTransfer1Size.value) == (
+        program.transfer_size, program.count, program.final1)
+    assert node_map.SIPayloadFinalTransfer2Size.value == sirm(host, SIRM.PAYLOAD_FINAL_TRANSFER2_SIZE)

@@ -21,12 +21,9 @@ PENDING = {
     "FileAccessBuffer", "FileAccessLength", "FileAccessOffset", "FileOpenMode",
     "FileOperationExecute", "FileOperationResult", "FileOperationSelector",
     "FileOperationStatus", "FileSelector", "FileSize",
-    "LineOverloadReset", "PayloadTransferBlockDelay", "SIPayloadFinalTransfer1Size",
-    "SIPayloadFinalTransfer2Size", "SIPayloadTransferCount", "SIPayloadTransferSize",
+    "LineOverloadReset",
 }
-PENDING_ENTRIES = {
-    ("CounterResetActivation", "LevelHigh"), ("CounterResetActivation", "LevelLow"),
-}
+PENDING_ENTRIES: set[tuple[str, str]] = set()
 # In the table but not in pylon's ace USB list, with the reason.
 BEYOND_ACE_USB = {
     "AcquisitionActive": "invisible; what the table's locks read (AcquisitionStart to Stop)",

@@ -306,9 +306,19 @@ class Acquisition:
 
     # -- counters and timer ------------------------------------------------------------------
 
+    def _held_in_reset(self, counter: str) -> bool:
+        """A level-activated reset line at its level holds the counter at 0."""
+        line = self.store.get("CounterResetSource", counter)
+        activation = self.store.get("CounterResetActivation", counter)
+        return (line in LINES and activation in ("LevelHigh", "LevelLow")
+                and self.lines.status(line) == (activation == "LevelHigh"))
+
     def _count(self, source: str) -> None:
         for counter in self.counters:
             if self.store.get("CounterEventSource", counter) != source:
+                continue
+            if self._held_in_reset(counter):
+                self.counters[counter] = 0
                 continue
             self.counters[counter] += 1
             duration = self.store.get("CounterDuration", counter)
@@ -331,7 +341,7 @@ class Acquisition:
             if self.store.get("CounterResetSource", counter) != line:
                 continue
             activation = self.store.get("CounterResetActivation", counter)
-            if activation == "AnyEdge" or level == (activation == "RisingEdge"):
+            if activation == "AnyEdge" or level == (activation in ("RisingEdge", "LevelHigh")):
                 self.counters[counter] = 0
 
     def _timer_trigger(self, events: tuple[str, ...]) -> None:

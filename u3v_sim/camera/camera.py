@@ -608,6 +608,10 @@ class Camera:
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
             "LUTValueAll": lambda _: _lut_words(store),
             "SequencerSetActive": lambda _: self.sequencer.active,
+            "SIPayloadTransferSize": lambda _: self.stream.payload_transfer_size,
+            "SIPayloadTransferCount": lambda _: self.stream.payload_transfer_count,
+            "SIPayloadFinalTransfer1Size": lambda _: self.stream.payload_final_transfer1_size,
+            "SIPayloadFinalTransfer2Size": lambda _: self.stream.payload_final_transfer2_size,
         })
         store.register_writers["LUTValueAll"] = lambda _, offset, data: _write_lut_words(
             store, offset, data)
