@@ -100,6 +100,9 @@ def integer(name, cat, desc, **kw):
     return F(name, INTEGER, cat, desc, **kw)
 
 
+# ``decimals`` (a float's DisplayPrecision) as real ace USB saved files write the values: pylon
+# writes and verifies settings as text, so a file saved by a real camera loads only if these
+# match (Gain "0.00000", ExposureTime "1500.0", LineMinimumOutputPulseWidth "0.000").
 def floating(name, cat, desc, **kw):
     return F(name, FLOAT, cat, desc, length=8, **kw)
 
@@ -273,15 +276,15 @@ category(
     floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=GAIN_MAX, unit="dB",
              selected_by="GainSelector",
              locked="GainAuto != 'Off' or SequencerMode == 'On'", volatile=True,
-             chosen="range 0-24 dB (0-36 dB with RemoveParameterLimit) chosen"),
+             chosen="range 0-24 dB (0-36 dB with RemoveParameterLimit) chosen", decimals=5),
     enum("BlackLevelSelector", AN, "Which black level BlackLevel controls.", entries("All"),
          default="All"),
     floating("BlackLevel", AN, "Black level offset in 12-bit digital numbers.", default=0.0,
              minimum=0.0, maximum="127.9375 if RemoveParameterLimit['BlackLevel'] else 31.9375",
              unit="DN", selected_by="BlackLevelSelector",
-             chosen="range 0-31.9375 DN (0-127.9375 with RemoveParameterLimit) chosen"),
+             chosen="range 0-31.9375 DN (0-127.9375 with RemoveParameterLimit) chosen", decimals=5),
     floating("Gamma", AN, "Gamma correction exponent.", default=1.0, minimum=0.0,
-             maximum=3.99998, chosen="range 0-3.99998 chosen"),
+             maximum=3.99998, chosen="range 0-3.99998 chosen", decimals=5),
     integer("DigitalShift", AN, "Shifts the pixel values left by this many bits.", default=0,
             minimum=0, maximum=4, chosen="range 0-4 chosen"),
 )
@@ -299,7 +302,7 @@ category(
     boolean("AcquisitionFrameRateEnable", AC, "Limits the frame rate to AcquisitionFrameRate."),
     floating("AcquisitionFrameRate", AC, "Upper limit of the frame rate when enabled.",
              default=100.0, minimum=0.1, maximum=1000.0, unit="Hz",
-             chosen="range 0.1-1000 Hz and default 100 Hz chosen"),
+             chosen="range 0.1-1000 Hz and default 100 Hz chosen", decimals=5),
     floating("ResultingFrameRate", AC, "Frame rate the camera reaches with current settings.",
              access="RO", provided=True, unit="Hz"),
     floating("SensorReadoutTime", AC, "Time to read the current ROI out of the sensor.",
@@ -345,7 +348,7 @@ category(
              available="ExposureMode == 'Timed'",
              locked="ExposureAuto != 'Off' or SequencerMode == 'On'", volatile=True,
              chosen="range 16 us - 10 s (from 4 us with RemoveParameterLimit) and default "
-                    "5 ms chosen"),
+                    "5 ms chosen", decimals=1),
 )
 
 AF = "AutoFunctionControl"
@@ -358,21 +361,21 @@ category(
              minimum="0.0 if RemoveParameterLimit['AutoTargetValue'] else 0.19608",
              maximum="1.0 if RemoveParameterLimit['AutoTargetValue'] else 0.80392",
              chosen="default 0.50196 (128/255) as real ace USB saved files show; range "
-                    "50/255-205/255 chosen"),
+                    "50/255-205/255 chosen", decimals=5),
     enum("AutoFunctionProfile", AF, "How ExposureAuto and GainAuto share the work when both "
          "run: keep the gain or the exposure time low (Quick: in fewer frames).",
          entries("MinimizeGain", "MinimizeExposureTime", "MinimizeGainQuick",
                  "MinimizeExposureTimeQuick"), default="MinimizeGain"),
     floating("AutoGainLowerLimit", AF, "Lowest gain GainAuto sets.", default=0.0,
-             minimum=0.0, maximum="AutoGainUpperLimit", unit="dB"),
+             minimum=0.0, maximum="AutoGainUpperLimit", unit="dB", decimals=5),
     floating("AutoGainUpperLimit", AF, "Highest gain GainAuto sets.", default=24.0,
-             minimum="AutoGainLowerLimit", maximum=GAIN_MAX, unit="dB"),
+             minimum="AutoGainLowerLimit", maximum=GAIN_MAX, unit="dB", decimals=5),
     floating("AutoExposureTimeLowerLimit", AF, "Shortest exposure time ExposureAuto sets.",
              default=50.0, minimum=EXPOSURE_MIN, maximum="AutoExposureTimeUpperLimit",
-             unit="us", chosen="default 50 us as real ace USB saved files show"),
+             unit="us", chosen="default 50 us as real ace USB saved files show", decimals=1),
     floating("AutoExposureTimeUpperLimit", AF, "Longest exposure time ExposureAuto sets.",
              default=500_000.0, minimum="AutoExposureTimeLowerLimit", maximum=EXPOSURE_MAX,
-             unit="us", chosen="default 500 ms as real ace USB saved files show"),
+             unit="us", chosen="default 500 ms as real ace USB saved files show", decimals=1),
     AF_ROI,
 )
 # The auto-function ROIs are placed like the image ROI (binned sensor coordinates, the same
@@ -522,11 +525,11 @@ category(
     floating("LineDebouncerTime", IO, "Minimum time an input level must stay stable.",
              default=0.0, minimum=0.0, maximum=20_000.0, unit="us",
              selected_by="LineSelector", available="LineMode == 'Input'",
-             chosen="range 0-20 ms chosen"),
+             chosen="range 0-20 ms chosen", decimals=5),
     floating("LineMinimumOutputPulseWidth", IO, "Shortest pulse the output line produces.",
              default=0.0, minimum=0.0, maximum=100_000.0, unit="us",
              selected_by="LineSelector", available="LineMode == 'Output'",
-             chosen="range 0-100 ms chosen"),
+             chosen="range 0-100 ms chosen", decimals=3),
     boolean("LineOverloadStatus", IO, "Whether the selected GPIO line is overloaded.",
             access="RO", provided=True, default=None, selected_by="LineSelector",
             available=f"LineSelector in {GPIO_LINES!r}"),
@@ -569,10 +572,10 @@ category(
          default="Timer1"),
     floating("TimerDuration", CT, "Duration of the timer pulse.", default=10.0, minimum=0.0,
              maximum=16_777_215.0, unit="us", selected_by="TimerSelector",
-             chosen="range 0-16777215 us chosen"),
+             chosen="range 0-16777215 us chosen", decimals=1),
     floating("TimerDelay", CT, "Delay from the timer trigger to the pulse.", default=0.0,
              minimum=0.0, maximum=16_777_215.0, unit="us", selected_by="TimerSelector",
-             chosen="range 0-16777215 us chosen"),
+             chosen="range 0-16777215 us chosen", decimals=1),
     enum("TimerTriggerSource", CT, "Signal that starts the timer.",
          entries("ExposureStart", "FlashWindowStart"),
          default="ExposureStart", selected_by="TimerSelector"),

@@ -70,6 +70,9 @@ class Feature:
     volatile: bool = False
     visibility: str = "Beginner"
     representation: str | None = None
+    # Floats: decimals a host shows (GenApi DisplayNotation Fixed, DisplayPrecision); None:
+    # GenApi's automatic notation. pylon's persistence writes and verifies values this way.
+    decimals: int | None = None
     # Streamable (saved by GenApi persistence): None follows the rule in ``streamable``.
     persisted: bool | None = None
     # Why a range or default was chosen where no public source confirms the real camera's.

@@ -163,6 +163,9 @@ class _Generator:
             if f.unit:
                 _el(node, "Unit", f.unit)
             _el(node, "Representation", "Linear")
+            if f.decimals is not None:
+                _el(node, "DisplayNotation", "Fixed")
+                _el(node, "DisplayPrecision", f.decimals)
         elif f.kind == ENUMERATION:
             for entry in f.entries:
                 # Short entry names: GenApi derives the symbolic name and scopes the node as
