@@ -669,18 +669,21 @@ FACTORY_SETS = {
     "AutoFunctions": {"ExposureAuto": {"": "Continuous"}, "GainAuto": {"": "Continuous"}},
 }
 USER_SETS = (*FACTORY_SETS, "UserSet1", "UserSet2", "UserSet3")
+# (register values: the user sets keep theirs from before the factory sets beyond Default)
+USER_SET_ENTRIES = valued(Default=0, UserSet1=1, UserSet2=2, UserSet3=3, HighGain=4,
+                          AutoFunctions=5)
 US = "UserSetControl"
 category(
     US, "Saving and loading of camera settings.",
     enum("UserSetSelector", US, "Which user set UserSetLoad and UserSetSave use.",
-         entries(*USER_SETS), default="Default"),
+         USER_SET_ENTRIES, default="Default"),
     command("UserSetLoad", US, "Loads the selected user set.", selected_by="UserSetSelector",
             locked=WHILE_ACQUIRING),
     command("UserSetSave", US, "Saves the current settings to the selected user set.",
             selected_by="UserSetSelector",
             locked=f"UserSetSelector in {tuple(FACTORY_SETS)!r}"),
     enum("UserSetDefault", US, "User set loaded when the camera starts.",
-         entries(*USER_SETS), default="Default"),
+         USER_SET_ENTRIES, default="Default"),
 )
 
 TL = "TransportLayerControl"

@@ -45,8 +45,11 @@ def test_official_genapi_sweep_over_libusb(daemon):
     sweep = daemon.client_json("pyusb_u3v.py", "sweep", timeout=300)["sweep"]
     writable = {f.name for f in FEATURES if f.access != "RO" and f.kind != "Command"
                 and f.data_port is None}
-    # DeviceLinkThroughputLimit is locked until its mode is On.
-    assert sweep["written_features"] == len(writable) - 1
+    # Locked until something else is on: DeviceLinkThroughputLimit until its mode is, the
+    # sequencer's set and path settings until SequencerConfigurationMode is.
+    locked = {"DeviceLinkThroughputLimit", "SequencerSetNext", "SequencerTriggerSource",
+              "SequencerTriggerActivation", "SequencerSetStart"}
+    assert sweep["written_features"] == len(writable - locked)
     # Every instance of every register-backed feature is read, except where the table makes
     # it unavailable (output features of input lines and the reverse; no overload status on
     # the opto-coupled lines).
@@ -55,8 +58,14 @@ def test_official_genapi_sweep_over_libusb(daemon):
         "LineDebouncerTime[Line2]", "LineMinimumOutputPulseWidth[Line1]",
         "LineMinimumOutputPulseWidth[Line3]", "LineMinimumOutputPulseWidth[Line4]",
         "LineOverloadStatus[Line1]", "LineOverloadStatus[Line2]"]
-    instances = sum(len(BY_NAME[f.selected_by].entries) if f.selected_by in ENUMERATED else 1
-                    for f in FEATURES if f.kind != "Command" and f.data_port is None)
+    def count(f) -> int:
+        selector = BY_NAME.get(f.selected_by)
+        if selector is None:
+            return 1
+        if selector.name in ENUMERATED:
+            return len(selector.entries)
+        return len(range(selector.minimum, selector.maximum + 1, selector.increment or 1))
+    instances = sum(count(f) for f in FEATURES if f.kind != "Command" and f.data_port is None)
     assert sweep["readable_instances"] == instances - len(sweep["unreadable"])
 
 

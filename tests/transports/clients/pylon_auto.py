@@ -41,7 +41,7 @@ try:
     while camera.ExposureAuto.Value != "Off" and len(once) < 100:
         once.append(mean_of_next())
     report["once_frames"] = len(once)
-    report["once_last"] = [m for m in once if m is not None][-3:]
+    report["after_once"] = mean_of_next()   # (a frame exposed after Once ended)
     report["exposure_after_once"] = camera.ExposureTime.Value
 
     camera.ExposureAuto.Value = "Continuous"

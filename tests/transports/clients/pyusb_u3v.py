@@ -60,10 +60,15 @@ class PyusbHost:
         return out
 
     def write(self, address: int, data: bytes) -> None:
-        rid = self.next_id()
-        ack = self.transact(gencp.writemem_command(rid, address, data), rid)
-        if ack.status:
-            raise IOError(f"WRITEMEM 0x{address:x}: status 0x{ack.status:04x}")
+        """WRITEMEMs of at most what one command carries (1024 bytes with its 12-byte header
+        and 8-byte address), as Aravis splits a large register."""
+        step = (1024 - 12 - 8) // 4 * 4
+        for offset in range(0, max(1, len(data)), step):
+            rid = self.next_id()
+            ack = self.transact(gencp.writemem_command(rid, address + offset,
+                                                       data[offset:offset + step]), rid)
+            if ack.status:
+                raise IOError(f"WRITEMEM 0x{address + offset:x}: status 0x{ack.status:04x}")
 
     def u32(self, address: int) -> int:
         return struct.unpack("<I", self.read(address, 4))[0]
@@ -172,7 +177,7 @@ def genapi_sweep(host: PyusbHost) -> dict:
         for instance in genapi_host.instances(node_map, feature):
             node = node_map.get_node(feature.name)
             if genapi.is_readable(node):
-                node.value  # noqa: B018 (a read through the port)
+                genapi_host.value_of(node, feature)   # (a read through the port)
                 readable += 1
             else:
                 unreadable.append(f"{feature.name}[{instance}]" if instance else feature.name)
