@@ -686,6 +686,37 @@ category(
          USER_SET_ENTRIES, default="Default"),
 )
 
+# File access (SFNC "File Access Control", u3v_sim/camera/file_access.py): UserData and the
+# saved user sets as files. Not settings: nothing here is saved in user sets or files.
+FA = "FileAccessControl"
+FILE_BUFFER_BYTES = 4096
+category(
+    FA, "Files in the camera, read and written through FileAccessBuffer.",
+    enum("FileSelector", FA, "The file the file operations act on.",
+         entries("UserData", "UserSet1", "UserSet2", "UserSet3"), default="UserData",
+         persisted=False, visibility="Guru"),
+    enum("FileOperationSelector", FA, "The operation FileOperationExecute carries out.",
+         entries("Open", "Close", "Read", "Write"), default="Open", persisted=False,
+         visibility="Guru"),
+    enum("FileOpenMode", FA, "How Open opens the file.", entries("Read", "Write"),
+         default="Read", persisted=False),
+    integer("FileAccessOffset", FA, "Where in the file Read and Write start.", default=0,
+            minimum=0, maximum=0xFFFFFFFF, unit="B", persisted=False, visibility="Guru"),
+    integer("FileAccessLength", FA, "How many bytes Read and Write move.", default=0,
+            minimum=0, maximum=FILE_BUFFER_BYTES, unit="B", persisted=False,
+            visibility="Guru"),
+    F("FileAccessBuffer", REGISTER, FA, "The bytes Read brings and Write takes.",
+      length=FILE_BUFFER_BYTES, provided=True, persisted=False, visibility="Guru"),
+    command("FileOperationExecute", FA, "Carries out the selected operation on the file.",
+            visibility="Guru"),
+    enum("FileOperationStatus", FA, "Whether the last operation succeeded.",
+         entries("Success", "Failure"), access="RO", provided=True, visibility="Guru"),
+    integer("FileOperationResult", FA, "Bytes the last Read or Write moved.", access="RO",
+            provided=True, unit="B", visibility="Guru"),
+    integer("FileSize", FA, "Size of the selected file.", access="RO", provided=True,
+            unit="B", selected_by="FileSelector", visibility="Guru"),
+)
+
 TL = "TransportLayerControl"
 category(
     TL, "Transport layer.",
@@ -716,7 +747,7 @@ USER_SET_FEATURES: tuple[str, ...] = tuple(
     f.name for f in FEATURES
     if f.access == "RW" and f.kind not in (COMMAND, STRING, REGISTER)
     and not f.name.startswith("UserSet") and f.name != "DeviceLinkSelector"
-    and f.category != LUT)
+    and f.category not in (LUT, FA))
 
 __all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS",
            "EVENTS_WITH_FRAME_ID", "CHUNKS",

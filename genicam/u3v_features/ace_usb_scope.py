@@ -71,6 +71,10 @@ NOT_APPLICABLE_ENTRIES: dict[tuple[str, str], str] = {
     ("ShutterMode", "GlobalResetRelease"): "the IMX255 has a global shutter only",
     ("ShutterMode", "Rolling"): "the IMX255 has a global shutter only",
     ("RemoveParameterLimitSelector", "ExposureOverhead"): OTHER_SENSORS,
+    ("FileSelector", "ExpertFeature7File"): EXPERT_KEYS,
+    **{("FileSelector", e): OTHER_SENSORS for e in (
+        "UserGainShading1", "UserGainShading2", "UserOffsetShading1", "UserOffsetShading2",
+        "VignettingCorrection")},
     ("DeviceScanType", "Linescan"): "an area-scan camera",
     ("DeviceTemperatureSelector", "Framegrabberboard"): "a USB camera has no frame grabber board",
     ("GainSelector", "AnalogAll"): OTHER_SENSORS,

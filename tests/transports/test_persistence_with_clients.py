@@ -68,3 +68,10 @@ def test_pylon_loads_a_file_saved_from_a_mono_ace_usb_camera(fresh_daemon, tmp_p
               if after.get(key) != value}
     assert differ == {}
     assert len(expected) > 90
+
+
+def test_pylon_file_access_keeps_user_data_and_reads_user_sets(fresh_daemon):
+    report = fresh_daemon.client_json("pylon_files.py", timeout=120)
+    assert report == {"opened_for_write": True, "written": 6144, "closed": True,
+                      "read_back_equal": True, "user_set_width": {"": 1024},
+                      "user_set_writable": False}

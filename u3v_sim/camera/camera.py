@@ -31,6 +31,7 @@ from .blocks import BlockBuilder, image_settings
 from .bootstrap import (StoredRegister, abrm_region, eirm_region, file_region, manifest_region,
                         sbrm_region)
 from .feature_registers import encode, feature_fields
+from .file_access import FileAccess
 from .features import FeatureStore
 from .lines import DriveResult, Lines
 from .observations import (DeviceEvent, FeatureWritten, FrameDropped, Observation,
@@ -173,6 +174,8 @@ class Camera:
         self.user_sets = UserSetStorage(state_dir)
         check_sets(self.user_sets, table.FEATURES, table.USER_SETS, table.USER_SET_FEATURES,
                    tuple(table.FACTORY_SETS))
+        self.files = FileAccess(self.user_sets.path.parent if self.user_sets.path else None,
+                                lambda name: self.user_sets.sets.get(name))
         self.device_configuration = StoredRegister(8, valid=lambda v: v == 0)
         self.u3vcp_configuration = StoredRegister(8)
         self.event_control = StoredRegister(4, valid=lambda v: v in (0, 1))
@@ -608,6 +611,10 @@ class Camera:
             "LineOverloadStatus": lambda line: self.lines.overloaded(line),
             "LUTValueAll": lambda _: _lut_words(store),
             "SequencerSetActive": lambda _: self.sequencer.active,
+            "FileAccessBuffer": lambda _: bytes(self.files.buffer),
+            "FileOperationStatus": lambda _: self.files.status,
+            "FileOperationResult": lambda _: self.files.result,
+            "FileSize": lambda name: self.files.size(name),
             "SIPayloadTransferSize": lambda _: self.stream.payload_transfer_size,
             "SIPayloadTransferCount": lambda _: self.stream.payload_transfer_count,
             "SIPayloadFinalTransfer1Size": lambda _: self.stream.payload_final_transfer1_size,
@@ -615,6 +622,8 @@ class Camera:
         })
         store.register_writers["LUTValueAll"] = lambda _, offset, data: _write_lut_words(
             store, offset, data)
+        store.register_writers["FileAccessBuffer"] = lambda _, offset, data: \
+            self.files.write_buffer(offset, data)
         missing = [f.name for f in table.FEATURES if f.provided and f.name not in store.providers]
         if missing:
             raise RuntimeError(f"no provider for {missing}")
@@ -627,6 +636,10 @@ class Camera:
             or 0.0,
             "CounterReset": lambda counter: self.acquisition.reset_counter(counter) or 0.0,
             "TimestampLatch": lambda _: self.latch_timestamp() or 0.0,
+            "FileOperationExecute": lambda _: self.files.execute(
+                store.get("FileOperationSelector"), store.get("FileSelector"),
+                store.get("FileOpenMode"), store.get("FileAccessOffset"),
+                store.get("FileAccessLength")),
             "SequencerSetSave": lambda index: self.sequencer.save(index),
             "SequencerSetLoad": lambda index: self.sequencer.load(index),
             "UserSetSave": self._user_set_save,
@@ -712,6 +725,7 @@ class Camera:
         fresh = self._new_store(user_id)
         self.store.values = fresh.values
         self.lines.input_listeners.clear()
+        self.files.open_files.clear()   # (what was open is closed; what was written stays)
         self.scheduler.time = max(self.scheduler.time, now)
         self.now = max(self.now, now)
         self.epoch = now
