@@ -94,6 +94,10 @@ KINDS: dict[str, FaultKind] = {
         DEVICE, "input Line`line` (1, 3 or 4) sits at an undefined voltage for `duration_ms`: "
                 "it chatters at random, then rests low",
         {"line": Param(1, 1, 4, integer=True), "duration_ms": Param(100.0, 1.0, 60_000.0)}),
+    "line_overload": FaultKind(
+        DEVICE, "GPIO output Line`line` (3 or 4) draws too much current: the camera switches "
+                "it off, LineOverloadStatus reads true, until the host's LineOverloadReset",
+        {"line": Param(3, 3, 4, integer=True)}),
     "disconnect": FaultKind(
         DEVICE, "the cable drops (mid-stream if streaming); it is back after `replug_ms` "
                 "(0: stays out until replugged)", {"replug_ms": Param(1000.0, 0.0, 3_600_000.0)}),

@@ -533,6 +533,9 @@ category(
     boolean("LineOverloadStatus", IO, "Whether the selected GPIO line is overloaded.",
             access="RO", provided=True, default=None, selected_by="LineSelector",
             available=f"LineSelector in {GPIO_LINES!r}"),
+    command("LineOverloadReset", IO, "Switches the selected GPIO output on again after its "
+            "overload protection switched it off.", selected_by="LineSelector",
+            available=f"LineSelector in {GPIO_LINES!r}"),
     enum("UserOutputSelector", IO, "Which user output UserOutputValue sets.",
          entries(*USER_OUTPUTS), default="UserOutput1"),
     # Real saved files keep the outputs as UserOutputValueAll only.

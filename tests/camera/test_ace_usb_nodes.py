@@ -169,3 +169,19 @@ def test_the_stream_programming_reads_back_as_features(host, node_map):
             node_map.SIPayloadFinalTransfer1Size.value) == (
         program.transfer_size, program.count, program.final1)
     assert node_map.SIPayloadFinalTransfer2Size.value == sirm(host, SIRM.PAYLOAD_FINAL_TRANSFER2_SIZE)
+
+
+def test_an_overloaded_gpio_output_is_off_until_line_overload_reset(camera, host, node_map):
+    from u3v_sim import faults as fl
+    node_map.LineSelector.value = "Line3"
+    node_map.LineMode.value = "Output"
+    node_map.LineSource.value = "UserOutput2"
+    node_map.UserOutputSelector.value = "UserOutput2"
+    node_map.UserOutputValue.value = True
+    assert node_map.LineStatus.value is True and node_map.LineOverloadStatus.value is False
+    camera.device_fault(fl.Fault("line_overload", params={"line": 3}), host.clock.now)
+    assert node_map.LineStatus.value is False and node_map.LineOverloadStatus.value is True
+    node_map.LineOverloadReset.execute()
+    assert node_map.LineStatus.value is True and node_map.LineOverloadStatus.value is False
+    node_map.LineSelector.value = "Line1"                 # opto-coupled: no overload reset
+    assert not genapi.is_available(node_map.get_node("LineOverloadReset"))

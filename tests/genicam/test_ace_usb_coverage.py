@@ -17,9 +17,7 @@ KIND = {"IIntegerEx": "Integer", "IFloatEx": "Float", "IBooleanEx": "Boolean",
         "IRegisterEx": "Register"}
 # Applicable features not built yet (issue 11), named so that the list can only shrink: a
 # feature built must leave it (the test below fails otherwise).
-PENDING = {
-    "LineOverloadReset",
-}
+PENDING: set[str] = set()
 PENDING_ENTRIES: set[tuple[str, str]] = set()
 # In the table but not in pylon's ace USB list, with the reason.
 BEYOND_ACE_USB = {

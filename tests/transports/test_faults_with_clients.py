@@ -230,3 +230,27 @@ def test_late_frames_arrive_whole(daemon, client, kind, params):
         assert pylon_faults(report) == [], report
         ids = [r["id"] for r in report["results"]]
     assert gaps(ids) == [], ids
+
+
+def test_an_overloaded_gpio_output_as_aravis_reads_it(daemon):
+    """Aravis sets Line3 to drive UserOutput2 high; the overload switches it off
+    (LineOverloadStatus true, LineStatus false) until Aravis executes LineOverloadReset."""
+    setup = ["LineSelector=Line3", "LineMode=Output", "LineSource=UserOutput2",
+             "UserOutputSelector=UserOutput2", "UserOutputValue=true"]
+    read = ["LineSelector=Line3", "LineStatus", "LineOverloadStatus"]
+
+    def control(*args: str) -> str:
+        return daemon.run(["arv-tool-0.8", "control", *args], network_namespace=True).stdout
+
+    before = control(*setup, *read)
+    assert "LineStatus = true" in before and "LineOverloadStatus = false" in before, before
+    daemon.harness().fault("line_overload", line=3)
+    deadline = time.monotonic() + 5
+    while daemon.harness().faults() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    overloaded = control(*read)
+    assert "LineStatus = false" in overloaded and "LineOverloadStatus = true" in overloaded
+    after = control("LineSelector=Line3", "LineOverloadReset", "LineStatus",
+                    "LineOverloadStatus")
+    assert "LineStatus = true" in after and "LineOverloadStatus = false" in after, after
+    control("LineSelector=Line3", "LineMode=Input", "UserOutputValue=false")

@@ -425,9 +425,9 @@ class Camera:
         return self.lines.pulse_train(line, now + delay_s, width_s, period_s, count, level)
 
     def device_fault(self, fault: fl.Fault, now: float) -> None:
-        """A device fault that fired (faults.py): the camera overheats, or an input chatters
-        for a while (an undefined voltage, then low). LineError if that line cannot be
-        driven now (an output)."""
+        """A device fault that fired (faults.py): the camera overheats, an input chatters for
+        a while (an undefined voltage, then low), or a GPIO output overloads. LineError if
+        that line cannot be driven now (an output) or overloaded (an input)."""
         if fault.kind == "overheat":
             self.set_ambient_offset(fault.param("ambient_offset_c"), now)
         elif fault.kind == "line_chatter":
@@ -435,6 +435,9 @@ class Camera:
             undefined_v = 1.8 if line in table.OPTO_LINES else 1.4   # between the thresholds
             self.advance(now)
             self.lines.chatter_for(line, fault.param("duration_ms") / 1e3, undefined_v)
+        elif fault.kind == "line_overload":
+            self.advance(now)
+            self.lines.overload_output(f"Line{int(fault.param('line'))}")
 
     def set_ambient_offset(self, degrees_c: float, now: float) -> None:
         self.advance(now)
@@ -640,6 +643,7 @@ class Camera:
                 store.get("FileOperationSelector"), store.get("FileSelector"),
                 store.get("FileOpenMode"), store.get("FileAccessOffset"),
                 store.get("FileAccessLength")),
+            "LineOverloadReset": lambda line: self.lines.reset_overload(line) or 0.0,
             "SequencerSetSave": lambda index: self.sequencer.save(index),
             "SequencerSetLoad": lambda index: self.sequencer.load(index),
             "UserSetSave": self._user_set_save,

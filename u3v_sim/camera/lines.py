@@ -99,6 +99,7 @@ class Lines:
         self.output_level = dict.fromkeys(LINES, False)
         self.last_output_change = dict.fromkeys(LINES, float("-inf"))
         self.damaged: set[str] = set()
+        self.overload: set[str] = set()      # outputs their overload protection switched off
         self.signals: dict[str, bool] = {}               # engine signals feeding LineSource
         self.input_listeners: list[Callable[[str, bool], None]] = []
         self._debounce: dict[str, Timer] = {}
@@ -123,7 +124,23 @@ class Lines:
         return sum(self.status(line) << i for i, line in enumerate(LINES))
 
     def overloaded(self, line: str) -> bool:
-        return line in GPIO_LINES and line in self.damaged
+        """LineOverloadStatus: a GPIO line damaged by an overvoltage, or an output switched
+        off by its overload protection."""
+        return line in GPIO_LINES and (line in self.damaged or line in self.overload)
+
+    def overload_output(self, line: str) -> None:
+        """The output draws too much current: its protection switches it off (LineError if
+        the line is not a GPIO output)."""
+        if line not in GPIO_LINES or self.is_input(line):
+            raise LineError(f"{line}: only a GPIO line set to Output can be overloaded")
+        self.overload.add(line)
+        self.update_outputs()
+
+    def reset_overload(self, line: str) -> None:
+        """LineOverloadReset: the output works again (at once overloaded again is a new
+        fault)."""
+        self.overload.discard(line)
+        self.update_outputs()
 
     # -- what the outside world drives ------------------------------------------------------
 
@@ -312,6 +329,8 @@ class Lines:
     # -- outputs ---------------------------------------------------------------------------
 
     def _target(self, line: str) -> bool:
+        if line in self.overload:
+            return False
         source = self.store.get("LineSource", line)
         if source in USER_OUTPUTS:
             active = bool(self.store.get("UserOutputValue", source))
