@@ -271,7 +271,7 @@ category(
     # (GainAuto before Gain: a saved Off must be restored before the Gain it unlocks)
     enum("GainAuto", AN, "Automatic gain control (Once: back to Off when the target is "
          "reached, after at most 30 frames).", entries("Off", "Once", "Continuous"),
-         default="Off", volatile=True),
+         default="Off", locked="SequencerMode == 'On'", volatile=True),
     enum("GainSelector", AN, "Which gain Gain controls.", entries("All"), default="All"),
     floating("Gain", AN, "Gain in dB.", default=0.0, minimum=0.0, maximum=GAIN_MAX, unit="dB",
              selected_by="GainSelector",
@@ -342,7 +342,8 @@ category(
          valued(Timed=1, TriggerWidth=2), default="Timed"),
     enum("ExposureAuto", AC, "Automatic exposure control (Once: back to Off when the target "
          "is reached, after at most 30 frames).", entries("Off", "Once", "Continuous"),
-         default="Off", available="ExposureMode == 'Timed'", volatile=True),
+         default="Off", available="ExposureMode == 'Timed'", locked="SequencerMode == 'On'",
+         volatile=True),
     floating("ExposureTime", AC, "Exposure time in microseconds.", default=5000.0,
              minimum=EXPOSURE_MIN, maximum=EXPOSURE_MAX, unit="us",
              available="ExposureMode == 'Timed'",
@@ -442,7 +443,10 @@ SEQUENCER_PATHS = 2
 SEQUENCER_TRIGGER_SOURCES = ("Line1", "Line3", "Line4", "FrameStart", "FrameEnd",
                              "Counter1End", "Counter2End", "SoftwareSignal1",
                              "SoftwareSignal2", "SoftwareSignal3")
-CONFIGURING = "SequencerConfigurationMode == 'Off'"   # (locked unless configuring)
+# The set commands work in configuration mode; the sets' contents cannot change while the
+# sequencer runs (pylon saves and restores the paths with configuration mode off).
+CONFIGURING = "SequencerConfigurationMode == 'Off'"
+RUNNING = "SequencerMode == 'On'"
 category(
     SQ, "Sets of settings the camera steps through, frame by frame.",
     enum("SequencerMode", SQ, "Runs the sequencer: each frame takes the active set's settings "
@@ -459,25 +463,25 @@ category(
     command("SequencerSetLoad", SQ, "Loads the selected set's settings.",
             selected_by="SequencerSetSelector", locked=CONFIGURING, visibility="Expert"),
     integer("SequencerSetStart", SQ, "The set the sequence starts with (ace USB: 0).",
-            default=0, minimum=0, maximum=0, locked=CONFIGURING, visibility="Expert"),
+            default=0, minimum=0, maximum=0, locked=RUNNING, visibility="Expert"),
     integer("SequencerSetActive", SQ, "The set the camera takes frames with now.",
             access="RO", provided=True, visibility="Expert"),
     integer("SequencerPathSelector", SQ, "Which path of the set the path features configure.",
             default=0, minimum=0, maximum=SEQUENCER_PATHS - 1, visibility="Expert"),
     integer("SequencerSetNext", SQ, "The set this path leads to.", minimum=0,
             maximum=SEQUENCER_SETS - 1, selected_by="SequencerPathSelector",
-            default={0: 0, 1: 1}, locked=CONFIGURING, visibility="Expert",
+            default={0: 0, 1: 1}, locked=RUNNING, visibility="Expert",
             chosen="defaults: path 0 back to set 0, path 1 on to the next set (set J saves "
                    "J + 1, the last 0, as Basler describes the paths)"),
     enum("SequencerTriggerSource", SQ, "The signal that takes this path.",
          entries(*SEQUENCER_TRIGGER_SOURCES), selected_by="SequencerPathSelector",
-         default={0: "SoftwareSignal1", 1: "FrameStart"}, locked=CONFIGURING,
+         default={0: "SoftwareSignal1", 1: "FrameStart"}, locked=RUNNING,
          visibility="Expert",
          chosen="defaults chosen: path 1 steps every frame, path 0 resets on a software "
                 "signal"),
     enum("SequencerTriggerActivation", SQ, "Which part of the signal takes this path.",
          entries("RisingEdge", "FallingEdge", "AnyEdge", "LevelHigh", "LevelLow"),
-         selected_by="SequencerPathSelector", default="LevelHigh", locked=CONFIGURING,
+         selected_by="SequencerPathSelector", default="LevelHigh", locked=RUNNING,
          visibility="Expert"),
 )
 # What a sequencer set holds (chosen from the settings Basler lists for ace USB sets: those
@@ -636,13 +640,13 @@ category(
     # A selected chunk feature reads its selector's entry value times its length into the
     # chunk: the CounterValue chunk holds one u32 per counter, in COUNTERS order.
     enum("ChunkGainSelector", CH, "Which gain ChunkGain reports.", entries("All"),
-         default="All", visibility="Expert"),
+         default="All", visibility="Expert", host_local=True),
     floating("ChunkGain", CH, "Gain of the frame.", access="RO",
              chunk_id=CHUNKS["Gain"][0], unit="dB", selected_by="ChunkGainSelector"),
     integer("ChunkLineStatusAll", CH, "Line states when the frame's exposure started.",
             access="RO", chunk_id=CHUNKS["LineStatusAll"][0], representation="HexNumber"),
     enum("ChunkCounterSelector", CH, "Which counter ChunkCounterValue reports.",
-         entries(*COUNTERS), default="Counter1", visibility="Expert"),
+         entries(*COUNTERS), default="Counter1", visibility="Expert", host_local=True),
     integer("ChunkCounterValue", CH, "Value of the selected counter when the frame's "
             "exposure started.", access="RO", chunk_id=CHUNKS["CounterValue"][0],
             selected_by="ChunkCounterSelector"),
@@ -750,7 +754,7 @@ USER_SET_FEATURES: tuple[str, ...] = tuple(
     f.name for f in FEATURES
     if f.access == "RW" and f.kind not in (COMMAND, STRING, REGISTER)
     and not f.name.startswith("UserSet") and f.name != "DeviceLinkSelector"
-    and f.category not in (LUT, FA))
+    and f.category not in (LUT, FA) and not f.host_local)
 
 __all__ = ["FEATURES", "CATEGORIES", "BY_NAME", "CHOSEN_RANGES", "EVENT_IDS",
            "EVENTS_WITH_FRAME_ID", "CHUNKS",

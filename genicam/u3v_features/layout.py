@@ -104,7 +104,7 @@ def build_layout(features: Iterable[Feature]) -> Layout:
         return address
 
     for f in features:
-        if f.data_port is not None:
+        if f.data_port is not None or f.host_local:
             continue
         encoding = encoding_of(f)
         address = f.address if f.address is not None else allocate(f.length)

@@ -73,6 +73,9 @@ class Feature:
     # Floats: decimals a host shows (GenApi DisplayNotation Fixed, DisplayPrecision); None:
     # GenApi's automatic notation. pylon's persistence writes and verifies values this way.
     decimals: int | None = None
+    # The host's own value (GenApi <Value> in the node map, no device register): a selector
+    # of chunk data, which hosts parse in a node map with no device behind it.
+    host_local: bool = False
     # Streamable (saved by GenApi persistence): None follows the rule in ``streamable``.
     persisted: bool | None = None
     # Why a range or default was chosen where no public source confirms the real camera's.
@@ -89,6 +92,8 @@ class Feature:
             raise ValueError(f"{self.name}: chunk and event data are read-only")
         if (self.formula or self.provided) and self.access != "RO" and self.kind != REGISTER:
             raise ValueError(f"{self.name}: derived or provided values are read-only")
+        if self.host_local and self.kind != ENUMERATION:
+            raise ValueError(f"{self.name}: only an enumeration is kept by the host")
         if self.kind == REGISTER and not self.provided:
             raise ValueError(f"{self.name}: a register's bytes are the camera model's "
                              f"(provided=True)")
@@ -99,6 +104,8 @@ class Feature:
         setting, unless the table says otherwise (``persisted``)."""
         if self.persisted is not None:
             return self.persisted
+        if self.host_local:
+            return False
         return self.access == "RW" and self.kind != COMMAND and (
             not self.is_derived or self.kind == REGISTER)
 

@@ -92,6 +92,13 @@ class _Generator:
                 _el(node, "pFeature", name)
         for f in self.features:
             self.feature(root, f)
+        indexing = dict.fromkeys(f.selected_by for f in self.features
+                                 if f.chunk_id is not None and f.selected_by is not None)
+        for selector in indexing:   # (a selector's entry as the index of the chunk data)
+            knife = _el(root, "IntSwissKnife", Name=f"{selector}Index")
+            _el(knife, "Visibility", "Invisible")
+            _el(knife, "pVariable", selector, Name="SEL")
+            _el(knife, "Formula", "SEL")
         _el(root, "Port", Name=PORT, NameSpace="Standard")
         for f in self.features:
             if f.chunk_id is not None:
@@ -176,8 +183,13 @@ class _Generator:
                     _el(e, "pIsAvailable", self.layout.hidden_register(
                         f.name, entry_available_role(entry.name)).node)
                 _el(e, "Value", entry.value)
-            _el(node, "pValue", register_name)
+            if f.host_local:
+                _el(node, "Value", f.entry(f.default).value)
+            else:
+                _el(node, "pValue", register_name)
             self._selected(node, f)
+            if f.host_local:
+                return
         elif f.kind == BOOLEAN:
             _el(node, "pValue", register_name)
             _el(node, "OnValue", 1)
@@ -228,8 +240,7 @@ class _Generator:
             selector = next(s for s in self.features if s.name == f.selected_by)
             if [e.value for e in selector.entries] != list(range(len(selector.entries))):
                 raise ValueError(f"{selector.name}: entries index {f.name}, number them from 0")
-            _el(node, "pIndex", self.layout.value_register(selector.name).node,
-                Offset=str(f.length))
+            _el(node, "pIndex", f"{selector.name}Index", Offset=str(f.length))
         _el(node, "Length", f.length)
         _el(node, "AccessMode", "RO")
         _el(node, "pPort", f.data_port)

@@ -125,3 +125,32 @@ def test_no_roi_using_brightness_means_no_adjustment(camera, host, node_map):
     for _ in range(5):
         grab.mean()
     assert node_map.ExposureTime.value == 100.0
+
+
+def test_a_profile_changed_on_target_moves_the_split_not_the_brightness(camera, host,
+                                                                        node_map):
+    grab = Grabber(camera, host, node_map)
+    scene(camera, 0.05)
+    node_map.AutoFunctionProfile.value = "MinimizeExposureTime"
+    node_map.ExposureAuto.value = node_map.GainAuto.value = "Continuous"
+    for _ in range(30):
+        grab.mean()
+    gain_first = node_map.Gain.value
+    assert gain_first > 6.0                                  # the gain did the work
+    node_map.AutoFunctionProfile.value = "MinimizeGain"
+    means = [grab.mean() for _ in range(10)]
+    assert node_map.Gain.value < 1.0 < gain_first            # the exposure took it over
+    assert all(abs(m - 0.50196) < TOLERANCE for m in means[2:]), means
+
+
+def test_once_ends_after_30_frames_when_no_roi_measures_anything(camera, host, node_map):
+    grab = Grabber(camera, host, node_map)
+    for roi in ("ROI1", "ROI2"):
+        node_map.AutoFunctionROISelector.value = roi
+        node_map.AutoFunctionROIUseBrightness.value = False
+    node_map.ExposureAuto.value = "Once"
+    frames = 0
+    while node_map.ExposureAuto.value != "Off":
+        grab.mean()
+        frames += 1
+        assert frames <= 30

@@ -19,7 +19,7 @@ from u3v_sim.transports.inproc import ControlError
 
 from genapi_host import instances, node, sweep, value_of
 
-REGISTER_FEATURES = [f for f in FEATURES if f.data_port is None]
+REGISTER_FEATURES = [f for f in FEATURES if f.data_port is None and not f.host_local]
 PORT_DATA_FEATURES = [f for f in FEATURES if f.data_port is not None]
 SETTINGS = [f for f in REGISTER_FEATURES if f.kind != COMMAND]
 # Settings that make a feature writable in some instance (the sweep covers every feature).
@@ -29,9 +29,6 @@ ENABLERS = {
     "OffsetY": [("CenterY", False)],
     "LineSource": [("LineMode", "Output")],
     "LineMinimumOutputPulseWidth": [("LineMode", "Output")],
-    **{name: [("SequencerConfigurationMode", "On")] for name in (
-        "SequencerSetNext", "SequencerTriggerSource", "SequencerTriggerActivation",
-        "SequencerSetStart")},
 }
 # Commands whose effect would undo the sweep's state; executed on their own below.
 RESETTING_COMMANDS = {"DeviceReset", "UserSetLoad"}

@@ -82,6 +82,9 @@ def test_the_sequencer_and_the_auto_functions_exclude_each_other(node_map):
     node_map.ExposureAuto.value = "Off"
     node_map.SequencerMode.value = "On"
     assert not genapi.is_writable(node_map.get_node("SequencerConfigurationMode"))
+    for auto in ("ExposureAuto", "GainAuto"):                 # and the other way round
+        assert not genapi.is_writable(node_map.get_node(auto))
+    assert not genapi.is_writable(node_map.get_node("SequencerSetNext"))   # sets stay
     node_map.SequencerMode.value = "Off"
     assert not genapi.is_writable(node_map.get_node("SequencerSetSave"))   # configure first
     with pytest.raises(genapi.AccessException):

@@ -24,10 +24,14 @@ def test_aravis_chunk_parser_reads_the_chunks(daemon):
                         network_namespace=True, timeout=60).stdout
     frames = json.loads(frames.strip().splitlines()[-1])["frames"]
     assert len(frames) == 3 and all(frames), frames
+    # Counter1 counts frame starts: the three frames' own counts, read through the parser's
+    # node map (ChunkCounterSelector is the host's: Counter1 by default).
+    counts = [frame["chunk_counter1"] for frame in frames]
+    assert counts == list(range(counts[0], counts[0] + 3)) and counts[0] >= 1
     for frame in frames:
         assert frame["has_chunks"]
         assert frame["chunk_timestamp"] == frame["buffer_timestamp"]
-        assert frame["chunk_exposure"] == 2000.0
+        assert frame["chunk_exposure"] == 2000.0 and frame["chunk_gain"] == 0.0
         assert frame["chunk_crc"] == frame["crc_of_payload"]
 
 
@@ -43,6 +47,8 @@ def test_pylon_grabone_with_every_chunk_enabled(daemon):
     report = daemon.client_json("pylon_grabone_chunks.py", timeout=120)
     assert "Image" in report["enabled"] and "PayloadCRC16" in report["enabled"], report
     assert report["grabbed"] and report["chunk_timestamp"] == report["timestamp"], report
+    assert (report["chunk_gain"], report["chunk_sequencer_set"]) == (3.0, 0)
+    assert report["Counter1"] >= 1 and report["Counter2"] >= 1          # frame starts counted
 
 
 def test_sirm_sizes_break_no_alignment(daemon):

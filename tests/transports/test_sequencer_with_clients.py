@@ -34,3 +34,13 @@ def test_aravis_exposure_bracketing(fresh_daemon):
                               network_namespace=True)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert_bracketed(report["frames"])
+
+
+def test_pylon_saves_the_sequencer_sets_and_loads_them_back(fresh_daemon, tmp_path):
+    """pylon exports the sets when configuration mode is on (a [SEQUENCE_STEP] block per
+    set); spoilt and loaded back, they bracket as before."""
+    saved = tmp_path / "sequence.pfs"
+    report = fresh_daemon.client_json("pylon_sequencer.py", "persist", str(saved),
+                                      timeout=120)
+    assert_bracketed(report["frames"])
+    assert saved.read_text().count("SequencerTriggerSource") >= 3

@@ -19,8 +19,10 @@ auto-function-roi):
 
 Chosen (Basler does not publish its control law): each frame moves exposure x gain by the
 factor that would reach the target, damped to its square root (Quick profiles: its 0.85th
-power) and at most 8x either way; the target counts as reached within 1% of full scale
-(``TOLERANCE``), where Continuous then leaves the settings alone.
+power) and at most 8x either way, split between the two as the profile says; the target counts
+as reached within 1% of full scale (``TOLERANCE``), where Continuous leaves the brightness
+alone (a profile changed meanwhile moves the split). Once ends after 30 frames also when no
+ROI measures anything.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ class AutoFunctions:
         if not autos:
             return
         level = self._brightness(frame)
-        if level is None:
-            return
         target = self.store.get("AutoTargetBrightness")
-        reached = abs(level - target) <= TOLERANCE
-        if not reached:
+        reached = level is not None and abs(level - target) <= TOLERANCE
+        if level is not None and not reached:
             self._adjust(autos, target / max(level, 1e-3))
-        for name in autos:
+        elif reached and len(autos) == 2:
+            self._adjust(autos, 1.0)     # the same brightness, shared as the profile says
+        for name in autos:   # (Once ends after 30 frames, also with nothing to measure)
             if self.store.get(name) != "Once":
                 continue
             self.once_frames[name] += 1
@@ -112,24 +114,22 @@ class AutoFunctions:
         exposure, gain_db = s.get("ExposureTime"), s.get("Gain", "All")
         lo_e, hi_e = self._exposure_limits() if "ExposureAuto" in autos else (exposure,) * 2
         lo_g, hi_g = self._gain_limits() if "GainAuto" in autos else (gain_db,) * 2
-        # The order in which the two take up the change: the one the profile keeps low
-        # moves last when brightening and first when darkening.
-        keep_gain_low = s.get("AutoFunctionProfile").startswith("MinimizeGain")
-        order = ["exposure", "gain"] if keep_gain_low == (factor > 1) else ["gain", "exposure"]
         gain = 10 ** (gain_db / 20)
-        for which in order:
-            if which == "exposure":
-                new = min(hi_e, max(lo_e, exposure * factor))
-                factor *= exposure / new
-                exposure = new
-            else:
-                new = min(10 ** (hi_g / 20), max(10 ** (lo_g / 20), gain * factor))
-                factor *= gain / new
-                gain = new
-        if "ExposureAuto" in autos and exposure != s.get("ExposureTime"):
+        # The light the frames need (exposure x gain), split as the profile says: the one it
+        # keeps low takes only what the other, at its limit, cannot (a profile changed while
+        # on target moves the split, not the brightness).
+        product = exposure * gain * factor
+        if s.get("AutoFunctionProfile").startswith("MinimizeGain"):
+            exposure = min(hi_e, max(lo_e, product / 10 ** (lo_g / 20)))
+            gain = min(10 ** (hi_g / 20), max(10 ** (lo_g / 20), product / exposure))
+        else:
+            gain = min(10 ** (hi_g / 20), max(10 ** (lo_g / 20), product / lo_e))
+            exposure = min(hi_e, max(lo_e, product / gain))
+        current = s.get("ExposureTime")
+        if "ExposureAuto" in autos and abs(exposure - current) > 1e-9 * current:
             self._set("ExposureTime", None, exposure)
         gain_db_new = 20 * math.log10(gain)
-        if "GainAuto" in autos and abs(gain_db_new - gain_db) > 1e-9:
+        if "GainAuto" in autos and abs(gain_db_new - gain_db) > 1e-6:
             self._set("Gain", "All", min(hi_g, max(lo_g, gain_db_new)))
 
     def _exposure_limits(self) -> tuple[float, float]:

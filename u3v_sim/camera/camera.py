@@ -280,6 +280,9 @@ class Camera:
             close = difflib.get_close_matches(name, self.store.features, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise FeatureWriteError(f"{name}: the camera has no such feature{hint}")
+        if f.host_local:
+            raise FeatureWriteError(f"{name} is kept by each host's node map (it picks which "
+                                    f"chunk data that host reads), not by the camera")
         return f
 
     @contextmanager

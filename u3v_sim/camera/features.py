@@ -34,7 +34,7 @@ class FeatureStore:
         self.register_writers: dict[str, RegisterWriter] = {}
         self.write_hooks: list[WriteHook] = []
         for f in self.features.values():
-            if f.is_derived or f.kind == COMMAND or f.data_port is not None:
+            if f.is_derived or f.kind == COMMAND or f.data_port is not None or f.host_local:
                 continue
             for instance in self.instances(f.name):
                 self.values[(f.name, instance)] = f.default_for(instance)
@@ -43,6 +43,7 @@ class FeatureStore:
         self._dependent = [
             f for f in self.features.values()
             if f.kind in (INTEGER, FLOAT) and not f.is_derived and f.data_port is None
+            and not f.host_local
             and (f.forced or any(isinstance(b, str) for b in (f.minimum, f.maximum, f.increment)))]
         for name, value in (initial or {}).items():
             self.values[(name, None)] = value

@@ -18,8 +18,9 @@ device.set_string_feature_value("ChunkSelector", "Timestamp")
 device.set_boolean_feature_value("ChunkEnable", True)
 device.set_string_feature_value("ChunkSelector", "PayloadCRC16")
 device.set_boolean_feature_value("ChunkEnable", True)
-device.set_string_feature_value("ChunkSelector", "ExposureTime")
-device.set_boolean_feature_value("ChunkEnable", True)
+for chunk in ("ExposureTime", "Gain", "CounterValue"):
+    device.set_string_feature_value("ChunkSelector", chunk)
+    device.set_boolean_feature_value("ChunkEnable", True)
 device.set_boolean_feature_value("ChunkModeActive", True)
 camera.set_exposure_time(2000.0)
 parser = camera.create_chunk_parser()
@@ -39,6 +40,8 @@ for _ in range(3):
         "chunk_timestamp": parser.get_integer_value(buffer, "ChunkTimestamp"),
         "buffer_timestamp": buffer.get_timestamp(),
         "chunk_exposure": parser.get_float_value(buffer, "ChunkExposureTime"),
+        "chunk_gain": parser.get_float_value(buffer, "ChunkGain"),
+        "chunk_counter1": parser.get_integer_value(buffer, "ChunkCounterValue"),
         "chunk_crc": parser.get_integer_value(buffer, "ChunkPayloadCRC16"),
         # the X-modem CRC of all the payload before the CRC chunk (its 4 data bytes + tag)
         "crc_of_payload": binascii.crc_hqx(bytes(buffer.get_data())[:-12], 0),

@@ -1,9 +1,12 @@
 """Exposure bracketing with the sequencer through pypylon, as Basler's sequencer sample for USB
 cameras does it: three sets with rising exposure times, each leading to the next on
 FrameStart, SequencerMode On, frames grabbed with the SequencerSetActive and ExposureTime
-chunks. Prints JSON: per frame the chunks and the mean gray value."""
+chunks. With ``persist FILE``: the sets saved with FeaturePersistence (configuration mode
+on, as pylon exports sets), spoiled, loaded back, and the frames grabbed then. Prints JSON:
+per frame the chunks and the mean gray value."""
 
 import json
+import sys
 
 import numpy as np
 from pypylon import pylon
@@ -28,6 +31,17 @@ try:
         camera.SequencerTriggerSource.Value = "FrameStart"
         camera.SequencerSetNext.Value = (index + 1) % len(EXPOSURES)
         camera.SequencerSetSave.Execute()
+    if sys.argv[1:2] == ["persist"]:
+        pylon.FeaturePersistence.Save(sys.argv[2], camera.GetNodeMap())
+        for index in range(len(EXPOSURES)):          # spoil the sets: all lead to set 1
+            camera.SequencerSetSelector.Value = index
+            camera.SequencerSetLoad.Execute()
+            camera.ExposureTime.Value = 20000.0
+            camera.SequencerPathSelector.Value = 1
+            camera.SequencerSetNext.Value = 1
+            camera.SequencerSetSave.Execute()
+        pylon.FeaturePersistence.Load(sys.argv[2], camera.GetNodeMap(), True)
+        camera.SequencerConfigurationMode.Value = "On"
     camera.SequencerConfigurationMode.Value = "Off"
     camera.SequencerMode.Value = "On"
     camera.ChunkModeActive.Value = True

@@ -171,7 +171,8 @@ def genapi_sweep(host: PyusbHost) -> dict:
     port = Port()
     node_map.connect(port, "Device")
     started = time.monotonic()
-    settings = [f for f in FEATURES if f.kind != "Command" and f.data_port is None]
+    settings = [f for f in FEATURES
+                if f.kind != "Command" and f.data_port is None and not f.host_local]
     readable, unreadable = 0, []
     for feature in settings:
         for instance in genapi_host.instances(node_map, feature):
