@@ -116,8 +116,6 @@ def rated_pylon(seconds: float) -> None:
         grab, cpu, dropped = measured(daemon, lambda: run_json(
             [PYTHON, str(REPO / "scripts" / "pylon_grab.py"), "--seconds", str(seconds)],
             daemon.env, seconds + 60))
-    # pylon flags some frames of a device it cannot authenticate as a genuine Basler camera
-    # as incomplete (at fixed positions in the sequence, whatever the data): see the README.
     print(f"rated pypylon 4096x2168 Mono8, {seconds:.0f} s: {grab['fps']:.2f} fps delivered, "
           f"{dropped} dropped in the camera, {grab['failed']} of {grab['completed'] + grab['failed']}"
           f" flagged by pylon {grab['errors']}, p99 jitter {grab['jitter_p99_ms']:.2f} ms, "

@@ -32,7 +32,7 @@ try:
 
     def mean_of_next() -> float | None:
         with camera.GrabOne(5000) as grab:
-            if not grab.GrabSucceeded():   # (pylon flags some grabs of an unlicensed device)
+            if not grab.GrabSucceeded():
                 return None
             return float(grab.Array.mean()) / 255
 

@@ -1,6 +1,5 @@
 """pypylon with the PayloadCRC16 chunk (and another chunk before it) on black frames: how
-many grabs pylon's own CheckCRC accepts. Black, because pylon zeroes a few bytes of the images
-of a device it cannot authenticate (README), which would change the CRC of anything else. JSON."""
+many grabs pylon's own CheckCRC accepts. JSON."""
 
 import json
 

@@ -16,8 +16,7 @@ for entry in camera.ChunkSelector.Symbolics:
     camera.ChunkEnable.Value = True
     enabled.append(entry)
 result = camera.GrabOne(5000)
-report = {"enabled": sorted(enabled), "grabbed": result.GrabSucceeded() or
-          result.GetErrorDescription() == "The buffer was incompletely grabbed.",
+report = {"enabled": sorted(enabled), "grabbed": result.GrabSucceeded(),
           "chunk_timestamp": result.ChunkTimestamp.Value,
           "timestamp": result.TimeStamp, "chunk_gain": result.ChunkGain.Value,
           "chunk_sequencer_set": result.ChunkSequencerSetActive.Value}

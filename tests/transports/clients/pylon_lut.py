@@ -22,7 +22,7 @@ report = {}
 
 
 def mean_of_a_frame() -> float:
-    for _ in range(5):   # (pylon flags some grabs of an unlicensed device: take the next)
+    for _ in range(5):   # (a grab that failed: take the next)
         with camera.GrabOne(5000) as grab:
             if grab.GrabSucceeded():
                 return float(grab.Array.mean())
