@@ -288,3 +288,25 @@ def test_a_frame_that_cannot_be_built_is_lost_not_stuck(rig):
     channel.finish_preparation(record, None)           # the render failed
     assert channel.stats.frames_aborted == 1
     assert pull_block(camera, program, 0.3).block_id == 1
+
+
+def test_a_transfer_reaped_late_still_holds_its_own_frame(rig):
+    """The data of a completed transfer reaches the host when it reaps it: until then the
+    frame's buffer is not reused for later frames (pylon reaps late at an acquisition's start;
+    with chunks, frames were built in a ring of three buffers and it got frame N+3's bytes)."""
+    camera, host, node_map = rig
+    small_roi_with_every_chunk(node_map)
+    program = small_triggered_stream(camera, host, node_map)
+    held, copies = [], []
+    for i in range(6):
+        trigger(camera, host, node_map, 0.1 * (i + 1))
+        pieces = [camera.read_stream(program.leader, 0.1 * (i + 1) + 0.05)]
+        for _ in range(program.count):
+            pieces.append(camera.read_stream(program.transfer_size, 0.1 * (i + 1) + 0.05))
+        if program.final1:
+            pieces.append(camera.read_stream(program.final1, 0.1 * (i + 1) + 0.05))
+        camera.read_stream(program.trailer, 0.1 * (i + 1) + 0.05)
+        held.append(pieces)                          # not reaped yet: views kept
+        copies.append([bytes(p) for p in pieces])
+    assert [[bytes(p) for p in pieces] for pieces in held] == copies
+    assert len({c[1] for c in copies}) == 6          # (each frame's own chunk data)

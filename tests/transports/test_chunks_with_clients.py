@@ -81,3 +81,11 @@ def test_aravis_streams_the_smallest_packed_rois(daemon, width, height, pixel_fo
     bits = {"Mono8": 8, "Mono10p": 10, "Mono12p": 12}[pixel_format]
     assert report["payload"] == width * height * bits // 8, report
     assert (report["completed"], report["failed"]) == (3, 0), report
+
+
+def test_pylon_gets_each_frame_with_its_own_chunks_from_the_first_frame(daemon):
+    """pylon reaps late at an acquisition's start: each grab still carries its own image and
+    chunks (was: 8 of 60 with a later frame's, CRC and timestamp wrong)."""
+    report = daemon.client_json("pylon_chunk_frames.py", timeout=120)
+    assert report == {"grabbed": 60, "own_timestamp": 60, "crc_ok": 60,
+                      "distinct_images": 60}

@@ -66,15 +66,30 @@ def chunk_tail(record: FrameRecord, image, enabled: tuple[str, ...]) -> bytes:
     return tail
 
 
+# Payload buffers kept for reuse (more are allocated, and freed with their last view, while a
+# host holds many unreaped transfers).
+MAX_BUFFERS = 16
+
+
+def _referenced(buffer: bytearray) -> bool:
+    """Whether a view of the buffer still exists (a bytearray with views cannot grow)."""
+    try:
+        buffer.append(0)
+    except BufferError:
+        return True
+    del buffer[-1]
+    return False
+
+
 class BlockBuilder:
     def __init__(self, interface: StreamInterface, generator=None, noise: bool = True):
         self.interface = interface
         self._generator = generator
         self.noise = noise
-        # A block is sent from its own buffer while the next one is rendered: three buffers
-        # (sending, prepared, rendering) are reused round-robin, never allocated per frame.
-        self._buffers = [bytearray() for _ in range(3)]
-        self._next_buffer = 0
+        # Payload buffers, reused once nothing refers to them: the data of a transfer reaches
+        # the host when it reaps (a view into the buffer until then), and a host that reaps
+        # late (pylon at an acquisition's start) must still get its frame's own bytes.
+        self._buffers: list[bytearray] = []
 
     @property
     def generator(self):
@@ -85,13 +100,14 @@ class BlockBuilder:
         return self._generator
 
     def _fill_buffer(self, image, tail: bytes) -> memoryview:
-        index = self._next_buffer
-        self._next_buffer = (index + 1) % len(self._buffers)
         size = len(image) + len(tail)
-        if len(self._buffers[index]) != size:
-            # Replaced, not resized: a block still being sent may hold a view of the old one.
-            self._buffers[index] = bytearray(size)
-        buffer = self._buffers[index]
+        buffer = next((b for b in self._buffers if len(b) == size and not _referenced(b)),
+                      None)
+        if buffer is None:
+            buffer = bytearray(size)
+            # (buffers of another size go: a settings change; the pool stays small)
+            self._buffers = [b for b in self._buffers if len(b) == size][-MAX_BUFFERS + 1:]
+            self._buffers.append(buffer)
         buffer[:len(image)] = image
         buffer[len(image):] = tail
         return memoryview(buffer)
