@@ -141,3 +141,11 @@ def test_array_source_and_bad_fit():
         ArraySource([np.zeros((4, 4))], fit="zoom")
     with pytest.raises(ValueError, match="no images"):
         ArraySource([])
+
+
+def test_a_folder_names_the_file_whose_pixels_it_refuses(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((8, 8), np.uint8))
+    np.save(tmp_path / "b.npy", np.full((8, 8), 255))               # int64: no full scale
+    with pytest.raises(ValueError) as refused:
+        FileSource(tmp_path)
+    assert str(refused.value).startswith(f"cannot read image file {tmp_path / 'b.npy'}: int64")

@@ -256,6 +256,10 @@ def load_image_file(path: str | Path) -> list[np.ndarray]:
     for a in frames:
         if a.ndim != 2 or 0 in a.shape:
             raise ValueError(f"cannot read image file {path}: not a 2-D image ({a.shape})")
+        try:
+            check_pixels(a)
+        except ValueError as error:   # (named here: a folder's error names its file)
+            raise ValueError(f"cannot read image file {path}: {error}") from None
     return frames
 
 
