@@ -6,6 +6,7 @@ the current time ``now`` (seconds, any monotonic origin); the camera never looks
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import struct
@@ -569,7 +570,6 @@ class Camera:
     def _measure(self, record: FrameRecord, region: tuple[int, int, int, int]) -> float:
         """The mean gray value (0..1 of full scale) of the frame ``record`` in ``region``
         (x, y, width, height of the image), as its image source shows it."""
-        import dataclasses
         measure = getattr(self.blocks.generator, "mean_level", None)
         if measure is None:   # (a test's byte-pattern generator: no scene to measure)
             return self.store.get("AutoTargetBrightness")
