@@ -84,9 +84,10 @@ class Block:
         return self.ready_at[self.index]
 
 
-def plan_block(record: FrameRecord, payload: memoryview, interface: StreamInterface,
+def plan_block(record: FrameRecord, payload, interface: StreamInterface,
                leader: bytes, trailer: Callable[[int, int], bytes]) -> Block:
-    """Cut the payload into the programmed transfers; ``trailer(valid_size, status)``.
+    """Cut the payload (a memoryview, or a blocks.JoinedPayload: anything with len() and
+    contiguous slices) into the programmed transfers; ``trailer(valid_size, status)``.
 
     The frame's injected stream faults (``record.faults``, faults.py) change what is sent:
     a truncated payload fills the programmed transfers only so far (the rest end at once, as
