@@ -1,11 +1,13 @@
-"""Reading a small text file that comes from outside (the config file, the user-set file)
-safely: a regular file only (no FIFO or device that would block or never end), a bounded size,
-UTF-8, and every failure one message naming the file."""
+"""Small files the daemon keeps. Reading one that comes from outside (the config file, the
+user-set file) safely: a regular file only (no FIFO or device that would block or never end),
+a bounded size, UTF-8, and every failure one message naming the file. Writing one of its own
+(user sets, UserData) privately and atomically."""
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 
@@ -31,3 +33,19 @@ def read_small_text(path: Path, max_bytes: int, kind: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SmallFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a new 0600 file (mkstemp: never follows a link)
+    renamed over the old one, so a crash never leaves half a file and a reader sees the old or
+    the new one. OSError on failure (nothing changed)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -20,10 +20,10 @@ for writing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
+
+from ..small_files import write_private_file
 
 USER_DATA_BYTES = 16 * 1024     # chosen: Basler does not publish the ace USB's size
 BUFFER_BYTES = 4096             # FileAccessBuffer (the table's Register length)
@@ -100,17 +100,6 @@ class FileAccess:
         return True, length
 
     def _persist(self) -> None:
-        """UserData into its file, atomically (a new 0600 file renamed over the old one)."""
-        if not self.path:
-            return
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{USER_DATA_FILE}.",
-                                                 dir=self.path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(self.user_data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """UserData into its file (``write_private_file``: atomic, 0600)."""
+        if self.path:
+            write_private_file(self.path, bytes(self.user_data))

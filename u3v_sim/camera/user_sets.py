@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, 
 from u3v_features.model import BOOLEAN, ENUMERATION, FLOAT, INTEGER, Feature
 
 from ..protocol.gencp import ProtocolError
-from ..small_files import SmallFileError, read_small_text
+from ..small_files import SmallFileError, read_small_text, write_private_file
 from .features import FeatureStore
 
 FILE_NAME = "usersets.json"
@@ -103,21 +102,11 @@ class UserSetStorage:
         self.startup_set = name
 
     def _persist(self, startup_set: str, sets: dict) -> None:
-        """Write the file atomically (a new 0600 file renamed over the old one: a crash never
-        leaves half a file, and a reader sees the old or the new one); OSError on failure."""
+        """Write the file (``write_private_file``: atomic, 0600); OSError on failure."""
         if not self.path:
             return
         text = json.dumps({"startup_set": startup_set, "sets": sets}, indent=1, sort_keys=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{FILE_NAME}.", dir=self.path.parent)
-        try:
-            with os.fdopen(descriptor, "w") as file:  # mkstemp: mode 0600, never follows a link
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private_file(self.path, text.encode())
 
 
 def _read(path: Path) -> _UserSetFile:
