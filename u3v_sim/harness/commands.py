@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -265,14 +265,7 @@ def parse(request: dict) -> Command:
     global _ADAPTER
     if _ADAPTER is None:
         _ADAPTER = TypeAdapter(Annotated[Command, Field(discriminator="command")])
-    try:
-        return _ADAPTER.validate_python(request)
-    except UnicodeError:   # (pydantic cannot even say why: a lone surrogate in some text)
-        raise CommandError(ResultCode.INVALID_ARGUMENT,
-                           f"{command}: a text field is not UTF-8 (a lone surrogate)") from None
-    except ValidationError as error:
-        raise CommandError(ResultCode.INVALID_ARGUMENT,
-                           f"{command}: {_describe(error)}") from None
+    return _validated(command, lambda: _ADAPTER.validate_python(request), tagged=True)
 
 
 def build(command_type: type[Command], **fields) -> Command:
@@ -280,14 +273,20 @@ def build(command_type: type[Command], **fields) -> Command:
     one line naming the field) if they are not what it takes."""
     name = command_type.model_fields["command"].default or fields.get("command")
     fields = {key: _plain(value) for key, value in fields.items()}
+    return _validated(name, lambda: command_type(**fields), tagged=False)
+
+
+def _validated(name: str, make: Callable[[], Command], tagged: bool) -> Command:
+    """``make()``; its validation errors as one CommandError(invalid_argument) line naming
+    the command (``tagged``: validated as the union, whose tag starts each error's place)."""
     try:
-        return command_type(**fields)
+        return make()
     except UnicodeError:   # (pydantic cannot even say why: a lone surrogate in some text)
         raise CommandError(ResultCode.INVALID_ARGUMENT,
                            f"{name}: a text field is not UTF-8 (a lone surrogate)") from None
     except ValidationError as error:
         raise CommandError(ResultCode.INVALID_ARGUMENT,
-                           f"{name}: {_describe(error, tagged=False)}") from None
+                           f"{name}: {_describe(error, tagged=tagged)}") from None
 
 
 def _plain(value: Any) -> Any:
