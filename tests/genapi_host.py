@@ -160,3 +160,33 @@ def software_trigger_at(camera, host, node_map, at: float, until: float) -> None
     host.clock.now = at
     node_map.TriggerSoftware.execute()
     camera.advance(until)
+
+
+def triggered_chunk_frames(camera, host, node_map, chunks, count: int, read, before=None) -> list:
+    """``read(node_map)`` for each of ``count`` software-triggered 64x8 frames (one every
+    0.1 s) with ``chunks`` enabled, read through GenApi's U3V chunk adapter as a host does;
+    ``before(i)`` runs at frame i's time, before its trigger."""
+    from stream_host import program_like_aravis, pull_block
+    node_map.Width.value, node_map.Height.value = 64, 8
+    node_map.ChunkModeActive.value = True
+    for chunk in chunks:
+        node_map.ChunkSelector.value = chunk
+        node_map.ChunkEnable.value = True
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    program = program_like_aravis(host)
+    node_map.AcquisitionStart.execute()
+    adapter = genapi.ChunkAdapterU3V(node_map)
+    seen = []
+    for i in range(count):
+        host.clock.now = 0.1 * (i + 1)
+        if before is not None:
+            before(i)
+        node_map.TriggerSoftware.execute()
+        block = pull_block(camera, program, host.clock.now + 0.05)
+        adapter.attach_buffer(block.payload, len(block.payload))
+        try:
+            seen.append(read(node_map))
+        finally:
+            adapter.detach_buffer()
+    return seen

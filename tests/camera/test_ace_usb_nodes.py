@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from genicam import genapi
 
+from genapi_host import triggered_chunk_frames
 from stream_host import program_like_aravis, pull_block, sirm
 from u3v_features.bootstrap import SIRM
 
@@ -137,29 +138,12 @@ def test_factory_sets_high_gain_and_auto_functions(node_map, camera):
 def test_a_level_activated_counter_reset_holds_the_counter_at_zero(camera, host, node_map):
     """Read from each frame's chunk (GenApi's chunk adapter) while Line3 is held high for
     two frames."""
-    node_map.Width.value, node_map.Height.value = 64, 8
-    node_map.ChunkModeActive.value = True
-    node_map.ChunkSelector.value = "CounterValue"
-    node_map.ChunkEnable.value = True
     node_map.CounterSelector.value = "Counter1"
     node_map.CounterResetSource.value = "Line3"
     node_map.CounterResetActivation.value = "LevelHigh"
-    node_map.TriggerMode.value = "On"
-    node_map.TriggerSource.value = "Software"
-    program = program_like_aravis(host)
-    node_map.AcquisitionStart.execute()
-    adapter = genapi.ChunkAdapterU3V(node_map)
-    counts = []
-    for i in range(6):
-        host.clock.now = 0.1 * (i + 1)
-        camera.drive_line("Line3", host.clock.now, level=i in (2, 3))
-        node_map.TriggerSoftware.execute()
-        block = pull_block(camera, program, host.clock.now + 0.05)
-        adapter.attach_buffer(block.payload, len(block.payload))
-        try:
-            counts.append(node_map.ChunkCounterValue.value)
-        finally:
-            adapter.detach_buffer()
+    counts = triggered_chunk_frames(
+        camera, host, node_map, ("CounterValue",), 6, lambda n: n.ChunkCounterValue.value,
+        lambda i: camera.drive_line("Line3", host.clock.now, level=i in (2, 3)))
     assert counts == [1, 2, 0, 0, 1, 2]
 
 

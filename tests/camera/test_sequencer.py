@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from genicam import genapi
 
-from stream_host import program_like_aravis, pull_block
+from genapi_host import triggered_chunk_frames
 
 EXPOSURES = (1000.0, 2000.0, 4000.0)
 
@@ -29,30 +29,9 @@ def configure_bracketing(node_map, reset_source: str = "SoftwareSignal1") -> Non
 
 def frames_with_chunks(camera, host, node_map, count: int, between=None) -> list[tuple]:
     """(set, exposure) from the chunks of ``count`` software-triggered frames."""
-    node_map.Width.value, node_map.Height.value = 64, 8
-    node_map.ChunkModeActive.value = True
-    for chunk in ("SequencerSetActive", "ExposureTime"):
-        node_map.ChunkSelector.value = chunk
-        node_map.ChunkEnable.value = True
-    node_map.TriggerMode.value = "On"
-    node_map.TriggerSource.value = "Software"
-    program = program_like_aravis(host)
-    node_map.AcquisitionStart.execute()
-    adapter = genapi.ChunkAdapterU3V(node_map)
-    seen = []
-    for i in range(count):
-        if between is not None:
-            between(i)
-        host.clock.now = 0.1 * (i + 1)
-        node_map.TriggerSoftware.execute()
-        block = pull_block(camera, program, host.clock.now + 0.05)
-        adapter.attach_buffer(block.payload, len(block.payload))
-        try:
-            seen.append((node_map.ChunkSequencerSetActive.value,
-                         node_map.ChunkExposureTime.value))
-        finally:
-            adapter.detach_buffer()
-    return seen
+    return triggered_chunk_frames(
+        camera, host, node_map, ("SequencerSetActive", "ExposureTime"), count,
+        lambda n: (n.ChunkSequencerSetActive.value, n.ChunkExposureTime.value), between)
 
 
 def test_exposure_bracketing_steps_through_the_sets(camera, host, node_map):

@@ -249,32 +249,25 @@ def test_counters_are_read_from_the_chunks_by_chunk_counter_selector(rig):
     """Counters count frame starts, end (and restart) at their duration, reset on
     CounterReset; ChunkCounterSelector picks which one ChunkCounterValue reads (official
     GenApi chunk adapter)."""
-    from genicam import genapi
+    from genapi_host import triggered_chunk_frames
 
     camera, host, node_map = rig
-    small_roi_with_every_chunk(node_map)
-    program = small_triggered_stream(camera, host, node_map)
-    node_map.AcquisitionStop.execute()
     node_map.CounterSelector.value = "Counter2"
     node_map.CounterDuration.value = 3
-    node_map.AcquisitionStart.execute()
-    adapter = genapi.ChunkAdapterU3V(node_map)
-    seen = []
-    for i in range(7):
+
+    def both(n) -> tuple[int, int]:
+        values = []
+        for counter in ("Counter1", "Counter2"):
+            n.ChunkCounterSelector.value = counter
+            values.append(n.ChunkCounterValue.value)
+        return tuple(values)
+
+    def reset_counter1_before_frame_5(i: int) -> None:
         if i == 5:
             node_map.CounterSelector.value = "Counter1"
             node_map.CounterReset.execute()
-        trigger(camera, host, node_map, 0.1 * (i + 1))
-        block = pull_block(camera, program, 0.1 * (i + 1) + 0.05)
-        adapter.attach_buffer(block.payload, len(block.payload))
-        try:
-            values = []
-            for counter in ("Counter1", "Counter2"):
-                node_map.ChunkCounterSelector.value = counter
-                values.append(node_map.ChunkCounterValue.value)
-            seen.append(tuple(values))
-        finally:
-            adapter.detach_buffer()
+    seen = triggered_chunk_frames(camera, host, node_map, CHUNKS, 7, both,
+                                  reset_counter1_before_frame_5)
     assert seen == [(1, 1), (2, 2), (3, 0), (4, 1), (5, 2), (1, 0), (2, 1)]
 
 
