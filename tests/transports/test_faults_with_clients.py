@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from daemon_host import CLIENTS
+from observing import follow, written
 
 def run_with_fault(daemon, client: str, mode: str, n: int, kind: str, **fault) -> dict:
     """Start the client, let it get ready, inject the fault, let it take ``n`` buffers or
@@ -176,19 +176,7 @@ def test_device_faults_overheat_and_a_chattering_input(daemon):
     """The camera overheats (its temperature state and events, as an ace shows them) and an
     input chatters for a while, then rests low: both seen in the observation stream."""
     harness = daemon.harness()
-    seen: list[dict] = []
-    done = threading.Event()
-
-    observations = harness.subscribe()   # (subscribed from here on)
-
-    def follow() -> None:
-        for item in observations:
-            seen.append(item)
-            if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
-                done.set()
-                return
-
-    threading.Thread(target=follow, daemon=True).start()
+    seen, done = follow(harness, written("DeviceUserID"))
     harness.set("EventSelector", "OverTemperature")
     harness.set("EventNotification", "On")
     harness.fault("overheat", ambient_offset_c=40)

@@ -11,6 +11,7 @@ import threading
 import time
 
 from daemon_host import CLIENTS
+from observing import follow, written
 
 PULSES = 20
 PERIOD_US = 50_000          # 20 Hz, slower than the camera's frame period at this ROI
@@ -27,7 +28,7 @@ def test_pulses_on_line1_trigger_exactly_one_frame_each_with_matching_times(daem
     subscription = harness.subscribe()
     first = threading.Event()
 
-    def follow() -> None:
+    def watch() -> None:
         for item in subscription:
             observed.append(item)
             first.set()
@@ -38,7 +39,7 @@ def test_pulses_on_line1_trigger_exactly_one_frame_each_with_matching_times(daem
         ["unshare", "-n", "/usr/bin/python3", str(CLIENTS / "aravis_hw_trigger.py"),
          "--frames", str(PULSES), "--exposure-us", str(EXPOSURE_US)],
         env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watcher = threading.Thread(target=follow, daemon=True)
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
         assert app.stdout.readline().strip() == "armed", app.stderr.read()
@@ -167,19 +168,12 @@ def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
     opening the camera and leaving is observed; status carries the telemetry."""
     import numpy as np
     harness = daemon.harness()
-    observed: list[dict] = []
-    done = threading.Event()
-
-    observations = harness.subscribe()   # (subscribed from here on)
-
-    def follow() -> None:
-        for item in observations:
-            observed.append(item)
-            if item["event"] == "client" and item["clients"] == 0:
-                done.set()
-                return
-
-    threading.Thread(target=follow, daemon=True).start()
+    deadline = time.monotonic() + 5   # (an earlier test's client is seen leaving within 1 s)
+    while daemon.status()[0]["clients"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    observed, done = follow(harness, lambda item: item["event"] == "client"
+                            and item["clients"] == 0)
     harness.image(np.full((2176, 4112), 0.7, np.float32))
     lit = harness.snapshot()
     harness.image(None)
@@ -200,19 +194,7 @@ def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
 def test_a_device_reset_is_one_reboot_and_no_cable_change(daemon):
     """DeviceReset: the camera boots once and enumerates again; the cable never moved."""
     harness = daemon.harness()
-    seen: list[dict] = []
-    back = threading.Event()
-
-    observations = harness.subscribe()   # (subscribed from here on)
-
-    def follow() -> None:
-        for item in observations:
-            seen.append(item)
-            if item["event"] == "feature_written" and item["name"] == "DeviceUserID":
-                back.set()
-                return
-
-    threading.Thread(target=follow, daemon=True).start()
+    seen, back = follow(harness, written("DeviceUserID"))
     before = daemon.status()[0]["devnode"]
     harness.reset()
     deadline = time.monotonic() + 10
