@@ -20,18 +20,21 @@ def inspector():
     app.close()
 
 
-def line2_edges(camera, until: threading.Event, seen: list) -> threading.Thread:
-    observations = camera.subscribe()   # subscribed before the test acts: no edge missed
+def line2_edges(camera) -> tuple[list, threading.Thread]:
+    """Line2's edges from now (subscribed before the test acts: none is missed) until the
+    test's end marker, a harness write of DeviceUserID that the application never makes."""
+    observations = camera.subscribe()
+    seen = []
 
     def follow():
         for observation in observations:
             if observation["event"] == "line_edge" and observation["line"] == "Line2":
                 seen.append((observation["level"], observation["timestamp_ns"]))
-            if until.is_set():
+            if observation["event"] == "feature_written" and observation["name"] == "DeviceUserID":
                 return
     thread = threading.Thread(target=follow, daemon=True)
     thread.start()
-    return thread
+    return seen, thread
 
 
 @pytest.mark.parametrize("brightness, good", [(0.9, True), (0.05, False)])
@@ -40,8 +43,7 @@ def test_a_part_is_judged_by_its_image_and_line2_says_so(u3v_camera, inspector, 
     part = tmp_path / "part.npy"
     np.save(part, np.full((2176, 4112), brightness, np.float32))
     u3v_camera.image(part)                            # the part in front of the camera
-    done, edges = threading.Event(), []
-    line2_edges(u3v_camera, done, edges)
+    edges, follower = line2_edges(u3v_camera)
     results = []
     app = threading.Thread(target=lambda: results.extend(inspector.inspect(parts=1)))
     app.start()
@@ -52,8 +54,9 @@ def test_a_part_is_judged_by_its_image_and_line2_says_so(u3v_camera, inspector, 
     assert inspection.ok is good
     assert (inspection.mean_dn >= THRESHOLD_DN) is good
     # The frame was taken at the sensor's edge, and Line2 went high only for a good part.
-    done.set()
-    u3v_camera.set("UserOutputValue", False, selector="UserOutput1")   # ends the follower
+    u3v_camera.set("DeviceUserID", "end of test")      # the marker: every edge before it is seen
+    follower.join(timeout=10)
+    assert not follower.is_alive()
     if good:
         assert edges and edges[0][0] is True and edges[0][1] > pulse["first_edge_ns"], edges
     else:
