@@ -2,7 +2,8 @@
 """Figures of the harness side (issue 10), against a real daemon while Aravis streams at the
 rated rate: control-command round trip, observation delivery latency (device time to the
 subscriber), event-loop lag, a 1 kHz pulse train with every edge accounted for, and a line
-pulse to exposure start against the modelled trigger delay. Prints one JSON object.
+pulse to exposure start against the modelled trigger delay, and how soon a client's exit is
+observed (closing the node, or exiting without closing it). Prints one JSON object.
 
     .venv/bin/python scripts/bench_harness.py [--seconds 10]
 """
@@ -78,10 +79,54 @@ def main() -> int:
                                                                      "failed", "jitter_p99_ms")}
         out["loop_lag_ms"] = harness.status()["loop_lag_ms"]
         out.update(pulse_figures(harness, args.seconds))
+        out["client_exit_to_detach_ms"] = detach_figures(daemon, harness)
     finally:
         daemon.stop()
     print(json.dumps(out))
     return 0
+
+
+# A pyusb client that claims the camera's control interface, then exits: closing the node
+# ("close") or leaving it open to the process's end ("exit").
+CLIENT = """import os, sys, usb.core, usb.util
+device = usb.core.find(idVendor=0x2676)
+usb.util.claim_interface(device, 0)
+if sys.argv[1] == "close":
+    usb.util.dispose_resources(device)
+os._exit(0)
+"""
+
+
+def detach_figures(daemon, harness, runs: int = 10) -> dict:
+    """Per way of leaving: the time from a client process's end (its wait returning) to the
+    observation of its detach."""
+    figures = {}
+    for way in ("close", "exit"):
+        seen: list[float] = []
+        detached = threading.Semaphore(0)
+        observations = harness.subscribe()
+
+        def follow() -> None:
+            for item in observations:
+                if item["event"] == "client" and not item["attached"] and item["clients"] == 0:
+                    seen.append(time.monotonic())
+                    detached.release()
+                elif item["event"] == "feature_written" and item["name"] == "DeviceUserID":
+                    return
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        latencies = []
+        for _ in range(runs):
+            subprocess.run([sys.executable, "-c", CLIENT, way], env=daemon.env, check=True,
+                           timeout=60)
+            ended = time.monotonic()
+            if detached.acquire(timeout=5):
+                latencies.append((seen[-1] - ended) * 1e3)
+        harness.set("DeviceUserID", "")   # ends the follower
+        follower.join(5)
+        figures[way] = {**percentiles(latencies), "missed": runs - len(latencies)}
+    return figures
 
 
 def pulse_figures(harness, seconds: float) -> dict:

@@ -50,6 +50,9 @@ from .usb.device import U3VUsbDevice
 log = logging.getLogger("u3v_sim.daemon")
 BUS_NUMBER = 2
 HOUSEKEEPING_S = 1.0
+# A client that exits without closing the node is noticed by polling (umockdev does not say
+# so): this often, so its detach, claims and URB memory follow its exit within this time.
+CLIENT_PURGE_S = 0.1
 REPLUG_DELAY_S = 0.5
 # After DeviceReset's ack, the camera leaves the bus this much later (the host reads the ack).
 RESET_LEAVE_S = 0.05
@@ -444,15 +447,21 @@ class Daemon:
             await ran.wait()
             self.loop_lag.append(self.clock() - ready)
 
-    async def housekeeping(self) -> None:
+    async def purge_clients(self) -> None:
+        """Drop the clients that have gone without closing the node (see CLIENT_PURGE_S)."""
         while True:
-            await asyncio.sleep(HOUSEKEEPING_S)
+            await asyncio.sleep(CLIENT_PURGE_S)
             for service in self.services:
                 service.port.purge_dead_clients()
                 for port in list(service.old_ports):
                     port.purge_dead_clients()
                     if not port.open_clients:
                         service.old_ports.remove(port)
+
+    async def housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_S)
+            for service in self.services:
                 with service.lock:
                     s = service.camera.stream_channel.stats
                     service.rates.update(self.clock(), s.frames_sent, s.bytes_sent)
@@ -530,7 +539,8 @@ class Daemon:
                                                  name=f"pace-{service.config.serial}",
                                                  daemon=True)
                 service.pacer.start()
-            tasks = [asyncio.create_task(self.housekeeping())]
+            tasks = [asyncio.create_task(self.housekeeping()),
+                     asyncio.create_task(self.purge_clients())]
             tasks.append(asyncio.create_task(self.watch_loop_lag()))
             log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
                      self.testbed.root)

@@ -168,7 +168,7 @@ def test_an_array_from_the_python_api_and_clients_coming_and_going(daemon):
     opening the camera and leaving is observed; status carries the telemetry."""
     import numpy as np
     harness = daemon.harness()
-    deadline = time.monotonic() + 5   # (an earlier test's client is seen leaving within 1 s)
+    deadline = time.monotonic() + 5   # (an earlier test's client is seen leaving soon after)
     while daemon.status()[0]["clients"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
