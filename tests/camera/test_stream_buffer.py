@@ -92,6 +92,31 @@ def test_frames_are_dropped_by_cause_when_the_stream_is_off():
     assert channel.buffered_frames == 0
 
 
+def test_a_full_buffer_is_the_simulators_fault_once_the_host_waited_for_a_render():
+    """Drops by cause: the host asked for data while the next frame was still being rendered
+    (the renderer, not the host, is behind): daemon_overload. A host that stops reading
+    after its last wait: buffer_full."""
+    channel = channel_for(CountingSize(), buffer_frames=3)
+    assert channel.push(tiny_record(0))
+    rendering = channel.take_for_preparation()
+    assert channel.read(1024, now=0.0005) is None          # the host waits on the render
+    assert [channel.push(tiny_record(i)) for i in (1, 2, 3)] == [True, True, False]
+    assert channel.stats.frames_dropped_daemon_overload == 1
+    assert channel.stats.frames_dropped_buffer_full == 0
+    # The render lands; the host takes every frame, then stops reading.
+    channel.finish_preparation(rendering, channel.build_block(rendering))
+    for block in range(3):
+        if block:
+            channel.take_for_preparation()
+            channel.finish_preparation(channel.preparing, channel.build_block(channel.preparing))
+        for _ in range(3):                                  # leader, payload, trailer
+            assert channel.read(1024, now=0.01) is not None
+    assert channel.buffered_frames == 0
+    assert [channel.push(tiny_record(i)) for i in (10, 11, 12, 13)] == [True] * 3 + [False]
+    assert channel.stats.frames_dropped_buffer_full == 1
+    assert channel.stats.frames_dropped_daemon_overload == 1
+
+
 def tiny_roi_at(node_map, rate_hz: float | None) -> None:
     """16x2 with the shortest exposure; the frame rate limited to rate_hz (None: as fast as
     the sensor reads out 2 rows, about 46 kHz)."""

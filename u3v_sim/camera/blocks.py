@@ -3,8 +3,9 @@ mode is on) in the programmed transfers, and trailer."""
 
 from __future__ import annotations
 
-import binascii
 import struct
+
+import fastcrc
 
 from u3v_features import acA4096_40um as table
 
@@ -53,7 +54,7 @@ def chunk_tail(record: FrameRecord, image, enabled: tuple[str, ...]) -> bytes:
     """What follows the image in a chunk payload: the image's chunk tag (id, length), each
     enabled chunk (data, then its tag), and the PayloadCRC16 chunk last.
 
-    The CRC is the X-modem CRC-16 (CCITT polynomial, initial value 0: ``crc_hqx(.., 0)``)
+    The CRC is the X-modem CRC-16 (CCITT polynomial, initial value 0, as ``binascii.crc_hqx(.., 0)``)
     over the image data with its chunk id and length and every other appended chunk: the
     whole payload before the CRC chunk itself (Basler ace USB 3.0 User's Manual, "CRC Checksum"
     chunk; pylon's CheckCRC computes it so), in the chunk's 4-byte data."""
@@ -61,7 +62,7 @@ def chunk_tail(record: FrameRecord, image, enabled: tuple[str, ...]) -> bytes:
     tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
         sp.chunk(table.CHUNKS[name][0], data[name]) for name in enabled if name != CRC_CHUNK)
     if CRC_CHUNK in enabled:
-        crc = binascii.crc_hqx(tail, binascii.crc_hqx(image, 0))
+        crc = fastcrc.crc16.xmodem(tail, initial=fastcrc.crc16.xmodem(image))
         tail += sp.chunk(table.CHUNKS[CRC_CHUNK][0], struct.pack("<I", crc))
     return tail
 

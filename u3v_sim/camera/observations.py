@@ -73,8 +73,9 @@ class FrameSent(Observation):
 @dataclass(frozen=True)
 class FrameDropped(Observation):
     """Frames lost: ``cause`` is buffer_full, not_streaming, aborted (stream reset, halt or
-    a frame that could not be built) or daemon_overload (the simulator fell behind real time;
-    ``block_id`` is None and ``count`` says how many)."""
+    a frame that could not be built) or daemon_overload (the simulator fell behind: when it
+    skipped ahead of a backlog, ``block_id`` is None and ``count`` says how many; or its
+    buffer filled while the host waited for a frame still being rendered)."""
     kind: ClassVar[str] = "frame_dropped"
     block_id: int | None
     cause: str

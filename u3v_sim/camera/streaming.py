@@ -50,7 +50,8 @@ class TransferOverflow(Exception):
 class StreamStats:
     """Counters of the stream channel; drops by cause: the camera buffer full (bytes or
     frames), the stream not enabled, the simulator too slow to produce them in real time
-    (``frames_dropped_daemon_overload``, counted by ``Camera`` when it skips ahead)."""
+    (``frames_dropped_daemon_overload``: counted by ``Camera`` when it skips ahead, and here
+    when the buffer fills after the host waited for a frame still being rendered)."""
     frames_queued: int = 0
     frames_sent: int = 0
     frames_dropped_buffer_full: int = 0
@@ -161,6 +162,9 @@ class StreamChannel:
         self._held_bytes = 0
         # How late each frame's trailer went out after its readout ended (seconds, recent).
         self.lateness: deque[float] = deque(maxlen=1000)
+        # When the host last asked for data while the next frame was still being rendered:
+        # a buffer that fills after that is the simulator's fault, not the host's.
+        self._render_waited_at: float | None = None
 
     @property
     def buffered_bytes(self) -> int:
@@ -181,14 +185,28 @@ class StreamChannel:
         size = self.payload_bytes(record)
         if (self._held_frames >= self.buffer_frames
                 or self._held_bytes + size > self.buffer_bytes):
-            self.stats.frames_dropped_buffer_full += 1
-            self._dropped(record, "buffer_full")
+            if self._behind_the_host():
+                self.stats.frames_dropped_daemon_overload += 1
+                self._dropped(record, "daemon_overload")
+            else:
+                self.stats.frames_dropped_buffer_full += 1
+                self._dropped(record, "buffer_full")
             return False
         self.queue.append(record)
         self._held_frames += 1
         self._held_bytes += size
         self.stats.frames_queued += 1
         return True
+
+    def _behind_the_host(self) -> bool:
+        """Whether the host has waited for a frame still being rendered since the oldest
+        frame in the buffer was read out: then the buffer is full because the simulator
+        renders slower than the host reads (a real camera's would not be), not because the
+        host is slow."""
+        held = [b.record for b in (self.current, self.prepared) if b is not None]
+        held += [r for r in (self.preparing, self.queue[0] if self.queue else None) if r]
+        return self._render_waited_at is not None and bool(held) \
+            and self._render_waited_at >= min(r.readout_start for r in held)
 
     def _dropped(self, record: FrameRecord, cause: str) -> None:
         self.emit(FrameDropped(self.clock_ns(), record.block_id, cause))
@@ -247,6 +265,8 @@ class StreamChannel:
                     self._release(record)
                     raise
             else:
+                if self.preparing is not None and now != float("inf"):
+                    self._render_waited_at = now
                 return None
         block = self.current
         if now < block.next_ready():
@@ -294,3 +314,4 @@ class StreamChannel:
         self.queue.clear()
         self.current = self.prepared = self.preparing = None
         self._held_frames = self._held_bytes = 0
+        self._render_waited_at = None
