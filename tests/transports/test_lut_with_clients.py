@@ -13,8 +13,10 @@ def test_pylon_writes_an_inverting_lut_and_loads_it_back_from_a_saved_file(fresh
     report = fresh_daemon.client_json("pylon_lut.py", str(tmp_path / "lut.pfs"), timeout=180)
     assert abs(report["plain"] - 1024) < 20                  # a quarter of full scale
     assert abs(report["inverted"] - (4095 - report["plain"])) < 2
-    assert report["reset"] == report["plain"]
-    assert report["loaded"] == report["inverted"]           # the table came back from the file
+    # (Equal up to the noise of whichever frame pylon took: frame means differ by about
+    # 0.05 DN; the table left inverted, or not loaded, would be thousands of DN off.)
+    assert abs(report["reset"] - report["plain"]) < 0.5
+    assert abs(report["loaded"] - report["inverted"]) < 0.5  # the table came back from the file
     assert "LUTValueAll" in report["lut_in_file"] and "LUTValue" not in report["lut_in_file"]
 
 
