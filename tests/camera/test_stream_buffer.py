@@ -92,29 +92,34 @@ def test_frames_are_dropped_by_cause_when_the_stream_is_off():
     assert channel.buffered_frames == 0
 
 
-def test_a_full_buffer_is_the_simulators_fault_once_the_host_waited_for_a_render():
-    """Drops by cause: the host asked for data while the next frame was still being rendered
-    (the renderer, not the host, is behind): daemon_overload. A host that stops reading
-    after its last wait: buffer_full."""
+def test_a_full_buffer_is_the_simulators_fault_when_the_host_waited_for_a_render():
+    """Drops by cause: the host waited on the stream endpoint for a frame still being
+    rendered within the last frame period (the renderer, not the host, is behind):
+    daemon_overload. The host gone while waiting (a killed client), or a host that stopped
+    coming for frames: buffer_full."""
+    waiting = [True]
     channel = channel_for(CountingSize(), buffer_frames=3)
+    channel.host_waiting = lambda: waiting[0]
     assert channel.push(tiny_record(0))
     rendering = channel.take_for_preparation()
     assert channel.read(1024, now=0.0005) is None          # the host waits on the render
     assert [channel.push(tiny_record(i)) for i in (1, 2, 3)] == [True, True, False]
     assert channel.stats.frames_dropped_daemon_overload == 1
-    assert channel.stats.frames_dropped_buffer_full == 0
-    # The render lands; the host takes every frame, then stops reading.
-    channel.finish_preparation(rendering, channel.build_block(rendering))
-    for block in range(3):
-        if block:
-            channel.take_for_preparation()
-            channel.finish_preparation(channel.preparing, channel.build_block(channel.preparing))
-        for _ in range(3):                                  # leader, payload, trailer
-            assert channel.read(1024, now=0.01) is not None
-    assert channel.buffered_frames == 0
-    assert [channel.push(tiny_record(i)) for i in (10, 11, 12, 13)] == [True] * 3 + [False]
+    waiting[0] = False                                      # its transfers discarded
+    assert not channel.push(tiny_record(4))
     assert channel.stats.frames_dropped_buffer_full == 1
-    assert channel.stats.frames_dropped_daemon_overload == 1
+    # A host comes back while the render goes on: at fault again.
+    waiting[0] = True
+    assert not channel.push(tiny_record(5))
+    assert channel.stats.frames_dropped_daemon_overload == 2
+    # The render lands and the host starts on the frame (its leader) at 5.5 ms: frame 6,
+    # the first to come after the wait ended, is still the renderer's loss; frame 7, a
+    # frame period later with the host not back for more, is the host's.
+    channel.finish_preparation(rendering, channel.build_block(rendering))
+    assert channel.read(1024, now=0.0055) is not None
+    assert [channel.push(tiny_record(i)) for i in (6, 7)] == [False, False]
+    assert channel.stats.frames_dropped_daemon_overload == 3
+    assert channel.stats.frames_dropped_buffer_full == 2
 
 
 def tiny_roi_at(node_map, rate_hz: float | None) -> None:

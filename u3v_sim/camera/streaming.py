@@ -162,9 +162,16 @@ class StreamChannel:
         self._held_bytes = 0
         # How late each frame's trailer went out after its readout ended (seconds, recent).
         self.lateness: deque[float] = deque(maxlen=1000)
-        # When the host last asked for data while the next frame was still being rendered:
-        # a buffer that fills after that is the simulator's fault, not the host's.
-        self._render_waited_at: float | None = None
+        # Whether the host has IN transfers waiting on the stream endpoint (set by the USB
+        # device that serves them).
+        self.host_waiting: Callable[[], bool] = lambda: False
+        # The host waiting for a frame still being rendered: since when (None: not now), and
+        # when it last stopped; and when the last frame came into the buffer (seconds). A
+        # buffer that fills while the host waited on the renderer within the last frame
+        # period is the simulator's fault, not the host's.
+        self._render_wait_since: float | None = None
+        self._render_wait_until = float("-inf")
+        self._last_push_at = float("-inf")
 
     @property
     def buffered_bytes(self) -> int:
@@ -178,6 +185,7 @@ class StreamChannel:
 
     def push(self, record: FrameRecord) -> bool:
         """A frame finished exposure; False if it was dropped (counted by cause)."""
+        previous_push_at, self._last_push_at = self._last_push_at, record.readout_start
         if not self.interface.enabled:
             self.stats.frames_dropped_not_streaming += 1
             self._dropped(record, "not_streaming")
@@ -185,7 +193,7 @@ class StreamChannel:
         size = self.payload_bytes(record)
         if (self._held_frames >= self.buffer_frames
                 or self._held_bytes + size > self.buffer_bytes):
-            if self._behind_the_host():
+            if self._behind_the_host(previous_push_at):
                 self.stats.frames_dropped_daemon_overload += 1
                 self._dropped(record, "daemon_overload")
             else:
@@ -198,15 +206,13 @@ class StreamChannel:
         self.stats.frames_queued += 1
         return True
 
-    def _behind_the_host(self) -> bool:
-        """Whether the host has waited for a frame still being rendered since the oldest
-        frame in the buffer was read out: then the buffer is full because the simulator
-        renders slower than the host reads (a real camera's would not be), not because the
-        host is slow."""
-        held = [b.record for b in (self.current, self.prepared) if b is not None]
-        held += [r for r in (self.preparing, self.queue[0] if self.queue else None) if r]
-        return self._render_waited_at is not None and bool(held) \
-            and self._render_waited_at >= min(r.readout_start for r in held)
+    def _behind_the_host(self, since: float) -> bool:
+        """Whether the host waited for a frame still being rendered at some time after
+        ``since`` (the previous frame's arrival): then the buffer is full because the
+        simulator renders slower than the host reads (a real camera's would not be), not
+        because the host is slow. A host that went away while waiting is not waiting."""
+        waiting_now = self._render_wait_since is not None and self.host_waiting()
+        return waiting_now or self._render_wait_until >= since
 
     def _dropped(self, record: FrameRecord, cause: str) -> None:
         self.emit(FrameDropped(self.clock_ns(), record.block_id, cause))
@@ -265,8 +271,9 @@ class StreamChannel:
                     self._release(record)
                     raise
             else:
-                if self.preparing is not None and now != float("inf"):
-                    self._render_waited_at = now
+                if self.preparing is not None and self._render_wait_since is None \
+                        and now != float("inf"):
+                    self._render_wait_since = now
                 return None
         block = self.current
         if now < block.next_ready():
@@ -285,6 +292,8 @@ class StreamChannel:
                 and len(transfer) < length:
             self.stats.zero_length_packets += 1
         self._consume(block, len(data), now)
+        if self._render_wait_since is not None:
+            self._render_wait_since, self._render_wait_until = None, now
         return data
 
     def _consume(self, block: Block, n: int, now: float) -> None:
@@ -314,4 +323,4 @@ class StreamChannel:
         self.queue.clear()
         self.current = self.prepared = self.preparing = None
         self._held_frames = self._held_bytes = 0
-        self._render_waited_at = None
+        self._render_wait_since = None

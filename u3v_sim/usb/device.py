@@ -84,6 +84,7 @@ class U3VUsbDevice:
         self.waiting: dict[int, deque[Transfer]] = {
             ep: deque() for ep in (d.EP_CONTROL_OUT, d.EP_CONTROL_IN, d.EP_EVENT_IN,
                                    d.EP_STREAM_IN)}
+        camera.stream_channel.host_waiting = lambda: bool(self.waiting[d.EP_STREAM_IN])
         self.now = 0.0
 
     # -- host side ---------------------------------------------------------------------------
