@@ -539,9 +539,8 @@ class Daemon:
                                                  name=f"pace-{service.config.serial}",
                                                  daemon=True)
                 service.pacer.start()
-            tasks = [asyncio.create_task(self.housekeeping()),
-                     asyncio.create_task(self.purge_clients())]
-            tasks.append(asyncio.create_task(self.watch_loop_lag()))
+            tasks = [asyncio.create_task(task()) for task in
+                     (self.housekeeping, self.purge_clients, self.watch_loop_lag)]
             log.info("serving %d camera(s) on umockdev testbed %s", len(self.services),
                      self.testbed.root)
             print(f"u3v-sim: {len(self.services)} camera(s) ready; connect with\n"

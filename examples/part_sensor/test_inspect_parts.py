@@ -30,7 +30,8 @@ def line2_edges(camera) -> tuple[list, threading.Thread]:
         for observation in observations:
             if observation["event"] == "line_edge" and observation["line"] == "Line2":
                 seen.append((observation["level"], observation["timestamp_ns"]))
-            if observation["event"] == "feature_written" and observation["name"] == "DeviceUserID":
+            if observation["event"] == "feature_written" \
+                    and observation["name"] == "DeviceUserID":
                 return
     thread = threading.Thread(target=follow, daemon=True)
     thread.start()

@@ -54,10 +54,11 @@ def chunk_tail(record: FrameRecord, image, enabled: tuple[str, ...]) -> bytes:
     """What follows the image in a chunk payload: the image's chunk tag (id, length), each
     enabled chunk (data, then its tag), and the PayloadCRC16 chunk last.
 
-    The CRC is the X-modem CRC-16 (CCITT polynomial, initial value 0, as ``binascii.crc_hqx(.., 0)``)
-    over the image data with its chunk id and length and every other appended chunk: the
-    whole payload before the CRC chunk itself (Basler ace USB 3.0 User's Manual, "CRC Checksum"
-    chunk; pylon's CheckCRC computes it so), in the chunk's 4-byte data."""
+    The CRC is the X-modem CRC-16 (CCITT polynomial, initial value 0, as
+    ``binascii.crc_hqx(.., 0)``) over the image data with its chunk id and length and every
+    other appended chunk: the whole payload before the CRC chunk itself (Basler ace USB 3.0
+    User's Manual, "CRC Checksum" chunk; pylon's CheckCRC computes it so), in the chunk's
+    4-byte data."""
     data = chunk_data(record)
     tail = struct.pack("<II", table.IMAGE_CHUNK_ID, len(image)) + b"".join(
         sp.chunk(table.CHUNKS[name][0], data[name]) for name in enabled if name != CRC_CHUNK)
