@@ -143,6 +143,29 @@ def test_a_late_trailer_or_a_slow_link_delays_the_frame(rig, fault, earliest_s):
     assert delivered(camera, lengths[early:], 1.0 + earliest_s + 0.01) == len(lengths) - early
 
 
+def test_a_slow_link_carries_one_frame_at_a_time(rig):
+    """A link slowed for every frame paces the stream, not each frame on its own: a frame
+    read out while the one before is still going out waits for it (the frames' payloads
+    never overlap on the link)."""
+    camera, host, node_map = rig
+    node_map.Width.value, node_map.Height.value = 64, 8
+    node_map.ExposureTime.value = 100.0
+    node_map.TriggerMode.value = "On"
+    node_map.TriggerSource.value = "Software"
+    program = program_like_aravis(host)
+    camera.faults.add(fl.Fault("slow_link", count=None, params={"rate_mb_s": 0.002}))
+    node_map.AcquisitionStart.execute()
+    for at in (1.0, 1.01):                                       # two frames, 10 ms apart
+        host.clock.now = at
+        node_map.TriggerSoftware.execute()
+    lengths = [program.leader, *[program.transfer_size] * program.count, program.trailer]
+    assert delivered(camera, lengths, 1.3) == len(lengths)      # 512 bytes at 2 kB/s: 0.26 s
+    # The second frame starts on the link when the first has left, at 1.3 s.
+    early = delivered(camera, lengths, 1.3 + 0.2)
+    assert early < len(lengths)
+    assert delivered(camera, lengths[early:], 1.3 + 0.27) == len(lengths) - early
+
+
 def delivered(camera, lengths: list[int], now: float) -> int:
     """How many of the transfers (in order) the camera answers by ``now``."""
     for n, length in enumerate(lengths):

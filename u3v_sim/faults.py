@@ -66,7 +66,8 @@ KINDS: dict[str, FaultKind] = {
         STREAM, "the frame's trailer leaves `delay_ms` late", {"delay_ms": _DELAY_MS}),
     "slow_link": FaultKind(
         STREAM, "the frame's payload goes out at `rate_mb_s` (MB/s) instead of the readout's "
-                "pace", {"rate_mb_s": Param(10.0, 0.001, 10_000.0)}),
+                "pace, after the frame before it has gone (the link carries one at a time)",
+        {"rate_mb_s": Param(10.0, 0.001, 10_000.0)}),
     "stream_stall": FaultKind(
         STREAM, "the stream endpoint halts: every stream transfer, the waiting ones too, fails "
                 "with EPIPE until the host clears the halt", {}),

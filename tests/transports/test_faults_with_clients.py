@@ -213,6 +213,24 @@ def test_late_frames_arrive_whole(daemon, client, kind, params):
     assert gaps(ids) == [], ids
 
 
+def test_a_slow_link_limits_what_aravis_gets_to_its_rate(daemon):
+    """A link slowed to 50 MB/s for every frame carries 50 MB/s: 8.9 MB frames at about
+    5.6 fps, one after another; the frames the camera cannot hold meanwhile are lost in its
+    full buffer (was: each frame paced on its own, overlapping, about 36 fps)."""
+    harness = daemon.harness()
+    before = daemon.status()[0]
+    harness.fault("slow_link", count=None, rate_mb_s=50.0)
+    try:
+        grab = daemon.aravis_grab("--seconds", "4")
+    finally:
+        harness.clear_faults()
+    after = daemon.status()[0]
+    assert grab["failed"] == 0 and 4.5 < grab["fps"] < 6.5, grab
+    assert 40 < grab["mb_per_s"] < 55, grab
+    assert after["dropped_buffer_full"] - before["dropped_buffer_full"] > 50
+    assert after["dropped_daemon_overload"] == before["dropped_daemon_overload"]
+
+
 def test_an_overloaded_gpio_output_as_aravis_reads_it(daemon):
     """Aravis sets Line3 to drive UserOutput2 high; the overload switches it off
     (LineOverloadStatus true, LineStatus false) until Aravis executes LineOverloadReset."""

@@ -19,7 +19,7 @@ frames and bytes are running totals, never sums over the queue.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..protocol import stream as sp
@@ -69,11 +69,17 @@ class StreamStats:
 @dataclass
 class Block:
     """One frame's transfers, in the order the device sends them, each with the time its
-    last byte exists (the payload follows the sensor readout; the trailer ends it)."""
+    last byte exists (the payload follows the sensor readout; the trailer ends it).
+    ``link_rate`` (bytes/s): a slow link's pace for the payload (None: the readout's);
+    ``trailer_delay`` (seconds): how late the trailer leaves after the payload;
+    ``readout_bytes``: the payload the sensor reads out (a truncated one sends less)."""
     record: FrameRecord
     transfers: list
-    ready_at: list
+    ready_at: list = field(default_factory=list)
     status: int = sp.STATUS_SUCCESS   # the trailer's
+    readout_bytes: int = 0
+    link_rate: float | None = None
+    trailer_delay: float = 0.0
     index: int = 0
     offset: int = 0
 
@@ -83,6 +89,23 @@ class Block:
 
     def next_ready(self) -> float:
         return self.ready_at[self.index]
+
+    def schedule(self, link_free_at: float = float("-inf")) -> None:
+        """When each transfer's data exists: the leader at the readout's start, the payload
+        at the readout's pace, or on a slow link at its rate from when the link is free
+        (one frame at a time: a frame's payload waits for the one before it), the trailer
+        after both the readout and the payload."""
+        record = self.record
+        start = max(record.readout_start, link_free_at) if self.link_rate \
+            else record.readout_start
+        span = record.readout_end - record.readout_start
+        ready, total = [start], 0
+        for piece in self.transfers[1:-1]:
+            total += len(piece)
+            ready.append(start + (total / self.link_rate if self.link_rate
+                                  else span * total / max(1, self.readout_bytes)))
+        ready.append(max(record.readout_end, ready[-1]) + self.trailer_delay)
+        self.ready_at = ready
 
 
 def plan_block(record: FrameRecord, payload, interface: StreamInterface,
@@ -117,17 +140,14 @@ def plan_block(record: FrameRecord, payload, interface: StreamInterface,
         status = sp.STATUS_DATA_DISCARDED
     else:
         status = sp.STATUS_SUCCESS
-    start, span, total = record.readout_start, record.readout_end - record.readout_start, 0
-    rate = faults["slow_link"].param("rate_mb_s") * 1e6 if "slow_link" in faults else None
-    ready = [start]
-    for piece in pieces:
-        total += len(piece)
-        ready.append(start + (total / rate if rate else span * total / max(1, len(payload))))
-    end = max(record.readout_end, ready[-1])
+    block = Block(record, [leader, *pieces, trailer(position, status)], status=status,
+                  readout_bytes=len(payload))
+    if "slow_link" in faults:
+        block.link_rate = faults["slow_link"].param("rate_mb_s") * 1e6
     if "delayed_trailer" in faults:
-        end += faults["delayed_trailer"].param("delay_ms") / 1e3
-    ready.append(end)
-    return Block(record, [leader, *pieces, trailer(position, status)], ready, status)
+        block.trailer_delay = faults["delayed_trailer"].param("delay_ms") / 1e3
+    block.schedule()
+    return block
 
 
 class StreamChannel:
@@ -172,6 +192,8 @@ class StreamChannel:
         self._render_wait_since: float | None = None
         self._render_wait_until = float("-inf")
         self._last_push_at = float("-inf")
+        # When the last frame's trailer went out: a slow link is free for the next from then.
+        self._link_free_at = float("-inf")
 
     @property
     def buffered_bytes(self) -> int:
@@ -275,6 +297,8 @@ class StreamChannel:
                         and now != float("inf"):
                     self._render_wait_since = now
                 return None
+            if self.current.link_rate:
+                self.current.schedule(link_free_at=self._link_free_at)
         block = self.current
         if now < block.next_ready():
             return None
@@ -312,6 +336,8 @@ class StreamChannel:
                 self.lateness.append(now - record.readout_end)
                 self._release(record)
                 self.current = None
+                if now != float("inf"):
+                    self._link_free_at = now
 
     def reset(self) -> None:
         """Clear-halt on the stream endpoint, or the stream disabled: drop what is pending."""
