@@ -186,6 +186,13 @@ def test_a_forked_child_uses_its_own_memory(node_daemon):
                       "parent_next_ack": 3}, report
 
 
+def test_a_forked_child_keeps_the_open_file_when_its_parent_leaves(node_daemon):
+    """Claims and URBs belong to the open file, not to the process that opened it (was: the
+    child's first ioctl failed EIO and its claim was dropped while it still held the node)."""
+    report = raw(node_daemon, "orphan")
+    assert report == {"parents_ack": [2, 0, 64], "own_ack": 3, "other_claim": "EBUSY"}, report
+
+
 def test_one_command_at_a_time(node_daemon):
     report = raw(node_daemon, "nak")
     # The command endpoint NAKs while an ack waits: 50 commands written without reading

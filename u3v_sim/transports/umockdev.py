@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import struct
 import threading
 import time
@@ -35,7 +36,8 @@ from ..usb.device import Transfer, U3VUsbDevice  # noqa: E402
 from . import PRELOAD_LIBRARY, usbfs  # noqa: E402
 from .device_node import DeviceNode  # noqa: E402
 from .process_memory import (ChildrenWatch, ProcessMemory, identify,  # noqa: E402
-                             open_count, open_file_count, tighten_timer_slack)
+                             open_count, open_file_count, processes_with_open,
+                             tighten_timer_slack)
 
 log = logging.getLogger(__name__)
 USB_MAJOR = 189
@@ -97,14 +99,18 @@ class UsbfsHandler(UMockdev.IoctlBase):
         super().__init__()
         self.port = port
 
-    def do_handle_ioctl(self, client) -> bool:
+    def do_handle_ioctl(self, client, retried: bool = False) -> bool:
         try:
             return self.port.handle_ioctl(client)
         except GLib.Error as error:  # the client died in the middle of its ioctl
             log.info("client vanished during an ioctl: %s", error.message)
             self.port.client_died(client)
             return True
-        except ProcessLookupError:  # the same, seen through direct memory access
+        except ProcessLookupError:  # the same, seen through direct memory access ...
+            if not retried and self.port.client_moved(client):
+                # ... or the process whose memory it was left, and the open file lives on
+                # in another (a fork's child): the ioctl again, in that one's memory
+                return self.do_handle_ioctl(client, retried=True)
             log.info("client process vanished during an ioctl")
             self.port.client_died(client)
             return True
@@ -170,7 +176,7 @@ class UmockdevDevice:
         self.stats = {"ioctls": 0, "reap_empty": 0, "handler_s": 0.0, "reap_s": 0.0,
                       "bytes_to_host": 0, "clients_direct": 0, "clients_socket": 0,
                       "refused_busy": 0, "refused_memory": 0, "clients_died_in_ioctl": 0,
-                      "stale_claims_dropped": 0}
+                      "stale_claims_dropped": 0, "clients_moved": 0}
         self.gone = False   # unplugged: open handles fail as on real hardware
         self._dead_clients: list = []
         device.on_complete = self._completed
@@ -598,8 +604,9 @@ class UmockdevDevice:
             client.complete(-1, errno.ENODEV if self.gone else errno.EAGAIN)
             return True
         started = time.perf_counter()
-        urb = state.urbs.pop(state.reapable.popleft())
-        self.testbed.memory.release(urb.memory)
+        # (Taken off the lists only once written: a process that left meanwhile makes the
+        # write fail, and the reap is tried again in the memory of the file's new holder.)
+        urb = state.urbs[state.reapable[0]]
         transfer = urb.transfer
         # Never more than the buffer holds, whatever the device produced.
         result = transfer.result[:urb.buffer_length]
@@ -616,6 +623,8 @@ class UmockdevDevice:
                 (_pointer(arg), struct.pack("<Q", urb.address))])
         else:
             self._complete_through_umockdev(arg, urb, result, actual_length)
+        del state.urbs[state.reapable.popleft()]
+        self.testbed.memory.release(urb.memory)
         client.complete(0, 0)
         self.stats["bytes_to_host"] += len(result)
         transfer.result = b""  # release the view of the frame buffer
@@ -692,6 +701,28 @@ class UmockdevDevice:
             self._update_readiness()
         if client.get_request():  # (completing twice would fail umockdev's assertion)
             client.complete(-1, errno.EIO)
+
+    def client_moved(self, client) -> bool:
+        """The process whose memory a client's ioctls used is gone, but the open file is
+        still held (umockdev's connection is up: a forked child has it, as claims and URBs
+        on the kernel belong to the open file, not to a process). Its memory is now the one
+        process that holds the node, or umockdev's socket when that is not one process.
+        False when the open file is gone too."""
+        with self.lock:
+            state = self.clients.get(client)
+            if state is None or not client.get_connected():
+                return False
+            holders = processes_with_open(self.node.tty, exclude=(os.getpid(),
+                                                                   *self.node.own_pids)) \
+                if self.node is not None else []
+            if state.watch is not None:
+                state.watch.close()
+            state.watch, state.children, state.shared = None, b"", False
+            state.memory = ProcessMemory(holders[0]) if len(holders) == 1 else None
+            self.stats["clients_moved"] += 1
+            log.info("client's process left; its open file goes on in %s",
+                     f"pid {holders[0]}" if len(holders) == 1 else "other processes")
+            return True
 
     def forget_client(self, client) -> None:
         with self.lock:

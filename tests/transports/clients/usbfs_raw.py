@@ -17,6 +17,7 @@ import json
 import os
 import select
 import struct
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -470,6 +471,43 @@ def fork() -> dict:
                                   and ack_urb.status == 0 and ack_urb.actual_length == 0)
     report["parent_next_ack"] = node.command(gencp.readmem_command(3, ABRM.BASE, 4)).request_id
     return report
+
+
+def orphan() -> dict | None:
+    """The process that opened the node leaves without closing it, while a child it forked
+    holds the open file: the file's claims and URBs stay (devio.c ties them to the open
+    file). The child reaps the URBs its parent submitted, makes its own command, and the
+    claim still keeps another process out. (The parent prints nothing; the child reports.)"""
+    node = Node()
+    assert node.claim(0) == 0
+    node.command(gencp.readmem_command(1, ABRM.BASE, 4))  # the node knows the parent now
+    command = gencp.readmem_command(2, ABRM.BASE, 64)
+    out, ack = Buffer(len(command)), Buffer(1024)
+    ctypes.memmove(out.raw, command, len(command))
+    out_urb = Urb(usbfs.URB_TYPE_BULK, EP_CMD, out)
+    ack_urb = Urb(usbfs.URB_TYPE_BULK, EP_ACK, ack)
+    read_end, write_end = os.pipe()
+    if os.fork():
+        node.submit(out_urb)            # submitted by the parent, reaped by the child
+        node.submit(ack_urb)
+        time.sleep(0.2)
+        os._exit(0)                     # gone, the node still open in the child
+    os.close(write_end)
+    os.read(read_end, 1)                # end of file: the parent has left
+    node.urbs.update({urb.address: urb for urb in (out_urb, ack_urb)})
+    reaped = {node.reap_wait()[0] for _ in range(2)}
+    answer = gencp.Ack.parse(ack.read(ack_urb.actual_length)) \
+        if ack_urb in reaped and ack_urb.status == 0 else None
+    other = subprocess.run([sys.executable, __file__, "claim_once"], capture_output=True,
+                           text=True, timeout=30)
+    return {"parents_ack": [answer.request_id, answer.status, len(answer.scd)] if answer
+            else None,
+            "own_ack": node.command(gencp.readmem_command(3, ABRM.BASE, 4)).request_id,
+            "other_claim": json.loads(other.stdout)["claim"]}
+
+
+def claim_once() -> dict:
+    return {"claim": name(Node().claim(0))}
 
 
 def nak() -> dict:
