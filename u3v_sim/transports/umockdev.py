@@ -613,7 +613,15 @@ class UmockdevDevice:
         actual_length = min(transfer.actual_length, urb.buffer_length)
         log.debug("reap urb ep 0x%02x status %d bytes %d", transfer.endpoint, transfer.status,
                   actual_length)
-        if urb.direct and state.memory is not None:
+        if urb.direct and state.memory is None:
+            # Submitted into a process that left, and the file's new holder is not known:
+            # the completion has nowhere to go (it is dropped, as the URB's memory is gone).
+            log.warning("a URB of a process that left is dropped: its new holder is unknown")
+            del state.urbs[state.reapable.popleft()]
+            self.testbed.memory.release(urb.memory)
+            client.complete(-1, errno.EIO)
+            return True
+        if urb.direct:
             offset = usbfs.SETUP_SIZE if urb.control else 0
             state.memory.write([
                 (urb.buffer_address + offset, result),
@@ -706,23 +714,42 @@ class UmockdevDevice:
         """The process whose memory a client's ioctls used is gone, but the open file is
         still held (umockdev's connection is up: a forked child has it, as claims and URBs
         on the kernel belong to the open file, not to a process). Its memory is now the one
-        process that holds the node, or umockdev's socket when that is not one process.
+        process that holds the node, or among several the one holding a URB the file has
+        pending, or else umockdev's socket (the next submit identifies the process again).
         False when the open file is gone too."""
         with self.lock:
             state = self.clients.get(client)
             if state is None or not client.get_connected():
                 return False
-            holders = processes_with_open(self.node.tty, exclude=(os.getpid(),
-                                                                   *self.node.own_pids)) \
-                if self.node is not None else []
             if state.watch is not None:
                 state.watch.close()
             state.watch, state.children, state.shared = None, b"", False
-            state.memory = ProcessMemory(holders[0]) if len(holders) == 1 else None
+            state.memory = self._holder_memory(state)
+            state.identified = state.memory is not None
             self.stats["clients_moved"] += 1
             log.info("client's process left; its open file goes on in %s",
-                     f"pid {holders[0]}" if len(holders) == 1 else "other processes")
+                     f"pid {state.memory.pid}" if state.memory else "another process")
             return True
+
+    def _holder_memory(self, state: _Client) -> ProcessMemory | None:
+        if self.node is None:
+            return None
+        urb = next((u for u in state.urbs.values() if u.direct), None)
+
+        def holds(memory: ProcessMemory) -> bool:
+            """Whether the process holds the URB as submitted (its buffer pointer), or may
+            be read at all when no URB is pending."""
+            if urb is None:
+                return memory.reachable(0)
+            try:
+                head = memory.read(urb.address, usbfs.URB_SIZE)
+            except OSError:
+                return False
+            return usbfs.Urb.parse(head).buffer == urb.buffer_address
+        candidates = [ProcessMemory(pid) for pid in processes_with_open(
+            self.node.tty, exclude=(os.getpid(), *self.node.own_pids))]
+        found = [memory for memory in candidates if holds(memory)]
+        return found[0] if len(found) == 1 else None
 
     def forget_client(self, client) -> None:
         with self.lock:
