@@ -726,6 +726,8 @@ class UmockdevDevice:
             state.watch, state.children, state.shared = None, b"", False
             state.memory = self._holder_memory(state)
             state.identified = state.memory is not None
+            if state.memory is not None:
+                tighten_timer_slack(state.memory.pid)
             self.stats["clients_moved"] += 1
             log.info("client's process left; its open file goes on in %s",
                      f"pid {state.memory.pid}" if state.memory else "another process")
