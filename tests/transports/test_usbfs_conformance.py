@@ -5,6 +5,7 @@ umockdev's socket)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -202,6 +203,23 @@ def test_one_command_at_a_time(node_daemon):
     assert report["commands_completed"] == 4
     # what the gone client left is not handed to the next one
     assert node_daemon.client_json("pyusb_u3v.py", "info")["model"] == "acA4096-40um"
+
+
+def test_a_reap_that_cannot_write_to_the_client_loses_its_urb(fresh_daemon):
+    """As devio.c: EFAULT once, the URB freed (was: the same URB failed every reap after,
+    and the node polled ready for good). Direct memory access only (see the scenario)."""
+    assert raw(fresh_daemon, "reap_faults") == {
+        "unwritable_buffer": ["EFAULT", "EAGAIN"], "next": ["ok", True],
+        "bad_pointer": ["EFAULT", "EAGAIN"]}
+
+
+def test_one_urb_struct_submitted_twice_is_two_urbs(node_daemon):
+    """(Was: the second replaced the first, whose 4 MiB of usbfs memory stayed charged; two
+    forked processes sharing the node meet this at the same heap addresses.)"""
+    assert raw(node_daemon, "urb_twice") == {
+        "submitted": ["ok", "ok"], "discards": ["ok", "ok", "EINVAL"],
+        "reaped": [["ok", errno.ENOENT], ["ok", errno.ENOENT]], "then": "EAGAIN",
+        "mib_accepted_after": 15}
 
 
 def test_disconnect_completes_pending_urbs_and_hangs_up(tmp_path):

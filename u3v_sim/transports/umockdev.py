@@ -46,7 +46,7 @@ FIRST_DEVNUM, LAST_DEVNUM = 2, 127
 ENDPOINT_TYPES = {ep: usbfs.ENDPOINT_XFER_BULK for ep in d.ENDPOINTS}
 
 
-@dataclass
+@dataclass(eq=False)   # (each URB is itself: two may look alike)
 class _Urb:
     transfer: Transfer
     address: int         # of the client's struct usbdevfs_urb
@@ -63,8 +63,21 @@ class _Urb:
 @dataclass(eq=False)
 class _Client:
     """One open file of the node (devio.c struct usb_dev_state)."""
-    urbs: dict[int, _Urb] = field(default_factory=dict)   # by URB address in the client
-    reapable: deque[int] = field(default_factory=deque)
+    # Its URBs not yet reaped, by their address in the client. The address is only the
+    # client's cookie (devio.c keeps it as userurb): two processes sharing the file after a
+    # fork may submit URBs at the same address, so each address has a list, oldest first.
+    urbs: dict[int, list[_Urb]] = field(default_factory=dict)
+    reapable: deque[_Urb] = field(default_factory=deque)
+
+    def all_urbs(self) -> list[_Urb]:
+        return [urb for urbs in self.urbs.values() for urb in urbs]
+
+    def forget(self, urb: _Urb) -> None:
+        """The URB is reaped (or freed): off its address's list."""
+        same = self.urbs[urb.address]
+        same.remove(urb)
+        if not same:
+            del self.urbs[urb.address]
     memory: ProcessMemory | None = None  # direct access to the client's memory, if possible
     identified: bool = False             # whether its process was looked for
     read_offset: int = 0                 # the file position read() goes on from
@@ -291,8 +304,9 @@ class UmockdevDevice:
         if request == usbfs.SUBMITURB:
             return self._submit(arg, client, state)
         if request == usbfs.DISCARDURB:
-            urb = state.urbs.get(_pointer(arg))
-            # devio.c proc_unlinkurb: a URB that is not pending is -EINVAL
+            # devio.c proc_unlinkurb: the first pending URB at that address; none is -EINVAL
+            urb = next((u for u in state.urbs.get(_pointer(arg), ()) if not u.transfer.done),
+                       None)
             if urb is None or not self.device.discard(urb.transfer):
                 return done(-1, errno.EINVAL)
             return done()
@@ -542,8 +556,9 @@ class UmockdevDevice:
                       urb.endpoint, urb.length, data[:24].hex())
         transfer = Transfer(endpoint=urb.endpoint, control=control, length=length, data=data,
                             owner=(client, address))
-        state.urbs[address] = _Urb(transfer, address, urb.buffer, length, control, charge,
-                                   memory is not None, urb_data, buffer)
+        state.urbs.setdefault(address, []).append(
+            _Urb(transfer, address, urb.buffer, length, control, charge, memory is not None,
+                 urb_data, buffer))
         client.complete(0, 0)
         self.device.submit(transfer, self.clock())
         self.on_submit()
@@ -604,9 +619,10 @@ class UmockdevDevice:
             client.complete(-1, errno.ENODEV if self.gone else errno.EAGAIN)
             return True
         started = time.perf_counter()
-        # (Taken off the lists only once written: a process that left meanwhile makes the
-        # write fail, and the reap is tried again in the memory of the file's new holder.)
-        urb = state.urbs[state.reapable[0]]
+        # (Taken off the lists once written, or once the copy failed, as devio.c frees the
+        # URB either way; but a process that left meanwhile makes the write fail, and the
+        # reap is tried again in the memory of the file's new holder.)
+        urb = state.reapable[0]
         transfer = urb.transfer
         # Never more than the buffer holds, whatever the device produced.
         result = transfer.result[:urb.buffer_length]
@@ -617,27 +633,36 @@ class UmockdevDevice:
             # Submitted into a process that left, and the file's new holder is not known:
             # the completion has nowhere to go (it is dropped, as the URB's memory is gone).
             log.warning("a URB of a process that left is dropped: its new holder is unknown")
-            del state.urbs[state.reapable.popleft()]
-            self.testbed.memory.release(urb.memory)
+            self._reaped(state, urb)
             client.complete(-1, errno.EIO)
             return True
-        if urb.direct:
-            offset = usbfs.SETUP_SIZE if urb.control else 0
-            state.memory.write([
-                (urb.buffer_address + offset, result),
-                (urb.address + usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status)),
-                (urb.address + usbfs.URB_ACTUAL_LENGTH_OFFSET,
-                 struct.pack("<i", actual_length)),
-                (_pointer(arg), struct.pack("<Q", urb.address))])
-        else:
-            self._complete_through_umockdev(arg, urb, result, actual_length)
-        del state.urbs[state.reapable.popleft()]
-        self.testbed.memory.release(urb.memory)
+        try:
+            if urb.direct:
+                offset = usbfs.SETUP_SIZE if urb.control else 0
+                state.memory.write([
+                    (urb.buffer_address + offset, result),
+                    (urb.address + usbfs.URB_STATUS_OFFSET, struct.pack("<i", transfer.status)),
+                    (urb.address + usbfs.URB_ACTUAL_LENGTH_OFFSET,
+                     struct.pack("<i", actual_length)),
+                    (_pointer(arg), struct.pack("<Q", urb.address))])
+            else:
+                self._complete_through_umockdev(arg, urb, result, actual_length)
+        except ProcessLookupError:
+            raise        # (the URB stays, for the retry in the new holder's memory)
+        except BaseException:
+            self._reaped(state, urb)   # devio.c: a failed copy to the client loses the URB
+            raise
+        self._reaped(state, urb)
         client.complete(0, 0)
         self.stats["bytes_to_host"] += len(result)
         transfer.result = b""  # release the view of the frame buffer
         self.stats["reap_s"] += time.perf_counter() - started
         return True
+
+    def _reaped(self, state: _Client, urb: _Urb) -> None:
+        state.reapable.popleft()
+        state.forget(urb)
+        self.testbed.memory.release(urb.memory)
 
     @staticmethod
     def _complete_through_umockdev(arg, urb: _Urb, result, actual_length: int) -> None:
@@ -659,7 +684,7 @@ class UmockdevDevice:
 
     def _kill_interface_urbs(self, state: _Client, interface: int) -> None:
         endpoints = d.INTERFACE_ENDPOINTS.get(interface, ())
-        for urb in list(state.urbs.values()):
+        for urb in state.all_urbs():
             if not urb.control and urb.transfer.endpoint in endpoints:
                 self.device.discard(urb.transfer)
 
@@ -668,8 +693,10 @@ class UmockdevDevice:
     def _completed(self, transfer: Transfer) -> None:
         client, address = transfer.owner
         state = self.clients.get(client)
-        if state is not None and address in state.urbs:
-            state.reapable.append(address)
+        if state is not None:
+            urb = next((u for u in state.urbs.get(address, ()) if u.transfer is transfer), None)
+            if urb is not None:
+                state.reapable.append(urb)
         self._update_readiness()
 
     def _update_readiness(self) -> None:
@@ -690,7 +717,7 @@ class UmockdevDevice:
         self.on_client(False, len(self.clients))
         if state.watch is not None:
             state.watch.close()
-        for urb in state.urbs.values():
+        for urb in state.all_urbs():
             self.testbed.memory.release(urb.memory)
         self.device.discard_owned_by(lambda owner: owner[0] is client)
         held = {i for i, h in self.claims.holder.items() if h is client}
@@ -736,7 +763,7 @@ class UmockdevDevice:
     def _holder_memory(self, state: _Client) -> ProcessMemory | None:
         if self.node is None:
             return None
-        urb = next((u for u in state.urbs.values() if u.direct), None)
+        urb = next((u for u in state.all_urbs() if u.direct), None)
 
         def holds(memory: ProcessMemory) -> bool:
             """Whether the process holds the URB as submitted (its buffer pointer), or may

@@ -412,6 +412,55 @@ def limits() -> dict:
     return report
 
 
+def reap_faults() -> dict:
+    """A reap whose copy to the client fails (its buffer made inaccessible, or a bad pointer
+    for the URB's address) answers EFAULT once and the URB is gone (devio.c frees it either
+    way); the next URB reaps normally. (Through umockdev's socket, the preload aborts the
+    client instead: only direct memory access can answer EFAULT.)"""
+    import mmap
+    node = Node()
+    page = mmap.mmap(-1, mmap.PAGESIZE)
+    descriptor = setup(0x80, 6, 0x0100, 0, 18)
+    page[:8] = descriptor
+    lost = Urb(usbfs.URB_TYPE_CONTROL, 0, None, length=26)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    usbfs.URB_HEAD.pack_into(lost.raw, 0, usbfs.URB_TYPE_CONTROL, 0, 0, 0, address, 26, 0)
+    assert node.submit(lost) == 0
+    time.sleep(0.1)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    assert libc.mprotect(address, mmap.PAGESIZE, 0) == 0       # PROT_NONE
+    report = {"unwritable_buffer": [name(node.reap()[1]) for _ in range(2)]}
+    good = control_urb(descriptor, 26)
+    node.submit(good)
+    urb, err = node.reap_wait()
+    report["next"] = [name(err), urb is good and good.actual_length == 18]
+    node.submit(control_urb(descriptor, 26))
+    time.sleep(0.1)
+    report["bad_pointer"] = [name(node.ioctl(usbfs.REAPURBNDELAY, 8)), name(node.reap()[1])]
+    return report
+
+
+def urb_twice() -> dict:
+    """One URB struct submitted twice (its address is only the client's cookie, devio.c's
+    userurb): two URBs, each discarded and reaped, and their usbfs memory comes back."""
+    node = Node()
+    assert node.claim(2) == 0
+    twice = Urb(usbfs.URB_TYPE_BULK, EP_STREAM, Buffer(4 << 20))   # nothing arrives
+    report = {"submitted": [name(node.submit(twice)), name(node.submit(twice))],
+              "discards": [name(node.ioctl(usbfs.DISCARDURB, twice.address))
+                           for _ in range(3)]}
+    reaped = []
+    for _ in range(2):
+        node.urbs[twice.address] = twice
+        urb, err = node.reap_wait()
+        reaped.append([name(err), -twice.status])
+    report["reaped"], report["then"] = reaped, name(node.reap()[1])
+    shared = Buffer(1 << 20)
+    accepted = [Urb(usbfs.URB_TYPE_BULK, EP_STREAM, shared) for _ in range(15)]
+    report["mib_accepted_after"] = sum(node.submit(urb) == 0 for urb in accepted)
+    return report
+
+
 def disconnect() -> dict:
     node = Node()
     for interface in (0, 2):
