@@ -38,6 +38,11 @@ DEVICE_BUFFER_BYTES = 64 * 1024 * 1024
 DEVICE_BUFFER_FRAMES = 128
 
 
+# How late the daemon may serve a transfer whose data is due while the host waits (its
+# pacing loop wakes within about 2 ms): a later read means the host came late.
+SERVING_SLACK_S = 0.005
+
+
 class TransferOverflow(Exception):
     """The device sent more than the host's buffer (not a packet multiple) could take."""
 
@@ -337,7 +342,11 @@ class StreamChannel:
                 self._release(record)
                 self.current = None
                 if now != float("inf"):
-                    self._link_free_at = now
+                    # The link is free from the block's scheduled end, or from when the
+                    # host came for its last transfer if it came later than the daemon's
+                    # own serving delay allows for.
+                    due = block.ready_at[-1]
+                    self._link_free_at = due if now - due <= SERVING_SLACK_S else now
 
     def reset(self) -> None:
         """Clear-halt on the stream endpoint, or the stream disabled: drop what is pending."""
