@@ -127,17 +127,7 @@ def test_a_dropped_frame_is_a_block_id_gap(rig):
     (fl.Fault("slow_link", params={"rate_mb_s": 0.002}), 0.26),    # 512 bytes at 2 kB/s
 ])
 def test_a_late_trailer_or_a_slow_link_delays_the_frame(rig, fault, earliest_s):
-    camera, host, node_map = rig
-    node_map.Width.value, node_map.Height.value = 64, 8
-    node_map.ExposureTime.value = 100.0
-    node_map.TriggerMode.value = "On"
-    node_map.TriggerSource.value = "Software"
-    program = program_like_aravis(host)
-    camera.faults.add(fault)
-    node_map.AcquisitionStart.execute()
-    host.clock.now = 1.0
-    node_map.TriggerSoftware.execute()
-    lengths = [program.leader, *[program.transfer_size] * program.count, program.trailer]
+    camera, lengths = software_triggered_frames(rig, fault, (1.0,))
     early = delivered(camera, lengths, 1.0 + earliest_s * 0.8)
     assert early < len(lengths)                                  # the frame is not done yet
     assert delivered(camera, lengths[early:], 1.0 + earliest_s + 0.01) == len(lengths) - early
@@ -147,23 +137,30 @@ def test_a_slow_link_carries_one_frame_at_a_time(rig):
     """A link slowed for every frame paces the stream, not each frame on its own: a frame
     read out while the one before is still going out waits for it (the frames' payloads
     never overlap on the link)."""
+    camera, lengths = software_triggered_frames(                 # two frames, 10 ms apart
+        rig, fl.Fault("slow_link", count=None, params={"rate_mb_s": 0.002}), (1.0, 1.01))
+    assert delivered(camera, lengths, 1.3) == len(lengths)      # 512 bytes at 2 kB/s: 0.26 s
+    # The second frame starts on the link when the first has left, at 1.3 s.
+    early = delivered(camera, lengths, 1.3 + 0.2)
+    assert early < len(lengths)
+    assert delivered(camera, lengths[early:], 1.3 + 0.27) == len(lengths) - early
+
+
+def software_triggered_frames(rig, fault: fl.Fault, at: tuple[float, ...]):
+    """The rig's camera with ``fault`` injected, 64x8 frames software-triggered at the
+    times ``at`` (seconds); the camera and a frame's transfer lengths as Aravis reads them."""
     camera, host, node_map = rig
     node_map.Width.value, node_map.Height.value = 64, 8
     node_map.ExposureTime.value = 100.0
     node_map.TriggerMode.value = "On"
     node_map.TriggerSource.value = "Software"
     program = program_like_aravis(host)
-    camera.faults.add(fl.Fault("slow_link", count=None, params={"rate_mb_s": 0.002}))
+    camera.faults.add(fault)
     node_map.AcquisitionStart.execute()
-    for at in (1.0, 1.01):                                       # two frames, 10 ms apart
-        host.clock.now = at
+    for now in at:
+        host.clock.now = now
         node_map.TriggerSoftware.execute()
-    lengths = [program.leader, *[program.transfer_size] * program.count, program.trailer]
-    assert delivered(camera, lengths, 1.3) == len(lengths)      # 512 bytes at 2 kB/s: 0.26 s
-    # The second frame starts on the link when the first has left, at 1.3 s.
-    early = delivered(camera, lengths, 1.3 + 0.2)
-    assert early < len(lengths)
-    assert delivered(camera, lengths[early:], 1.3 + 0.27) == len(lengths) - early
+    return camera, [program.leader, *[program.transfer_size] * program.count, program.trailer]
 
 
 def delivered(camera, lengths: list[int], now: float) -> int:
