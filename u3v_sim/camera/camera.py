@@ -93,6 +93,12 @@ def _write_lut_words(store: FeatureStore, offset: int, data: bytes) -> float:
     return 0.0
 
 
+def _shown(f: Feature, value: object) -> object:
+    """A feature's value as by-name access gives it: a register's bytes in hex, "0x...", as
+    pylon saves them (what ``_coerce`` takes back)."""
+    return "0x" + value.hex() if f.kind == REGISTER else value
+
+
 def _coerce(f: Feature, value: object, shown: str) -> object:
     """``value`` as the Python value of a feature of f's kind, or FeatureWriteError."""
     def refuse(expected: str):
@@ -319,8 +325,7 @@ class Camera:
         with self._selected(f, instance, now):
             if not self.store.is_available(name):
                 raise FeatureWriteError(f"{name} is not available now (ACCESS_DENIED)")
-            value = self.store.get(name)
-            return "0x" + value.hex() if f.kind == REGISTER else value
+            return _shown(f, self.store.get(name))
 
     def execute(self, name: str, now: float, instance: str | int | None = None) -> float:
         """Execute a command feature by name at ``now`` (for its selector ``instance`` if
@@ -392,8 +397,7 @@ class Camera:
                                     refusal.status.name) from None
         finally:
             self._writer = "host"
-        value = self.store.get(name)
-        return "0x" + value.hex() if f.kind == REGISTER else value
+        return _shown(f, self.store.get(name))
 
     def apply_features(self, settings: dict[str, object], now: float) -> None:
         """Write ``settings`` ({feature: value}) in order with ``write_feature``, then check
