@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 
 from daemon_host import CLIENTS
@@ -24,23 +23,12 @@ def test_pulses_on_line1_trigger_exactly_one_frame_each_with_matching_times(daem
     time of its pulse's rising edge (TriggerDelay 0, no debouncer), and the observation
     stream shows each Line2 ExposureActive pulse over its frame's exposure."""
     harness = daemon.harness()
-    observed: list[dict] = []
-    subscription = harness.subscribe()
-    first = threading.Event()
-
-    def watch() -> None:
-        for item in subscription:
-            observed.append(item)
-            first.set()
-            if item.get("event") == "acquisition" and not item["acquiring"]:
-                return
-
+    observed, stopped = follow(harness, lambda item: item.get("event") == "acquisition"
+                               and not item["acquiring"])
     app = subprocess.Popen(
         ["unshare", "-n", "/usr/bin/python3", str(CLIENTS / "aravis_hw_trigger.py"),
          "--frames", str(PULSES), "--exposure-us", str(EXPOSURE_US)],
         env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
     try:
         assert app.stdout.readline().strip() == "armed", app.stderr.read()
         pulses = harness.pulse("Line1", width_us=200, period_us=PERIOD_US, count=PULSES,
@@ -48,7 +36,7 @@ def test_pulses_on_line1_trigger_exactly_one_frame_each_with_matching_times(daem
         out, err = app.communicate(timeout=60)
     finally:
         app.kill()
-    watcher.join(timeout=10)
+    stopped.wait(10)
     report = json.loads(out.strip().splitlines()[-1])
     assert report["failed"] == 0 and not report["extra"], report
     frames = report["frames"]
