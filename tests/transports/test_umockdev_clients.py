@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import sys
 
-from u3v_features import BY_NAME, FEATURES
+from u3v_features import FEATURES
+from u3v_sim.camera.features import FeatureStore
 
 ROW_PERIOD_NS = round(1e9 / 42.7)
-ENUMERATED = {f.name for f in FEATURES if f.kind == "Enumeration"}
 
 
 def test_lsusb_shows_the_u3v_device_and_its_descriptors(daemon):
@@ -55,14 +55,8 @@ def test_official_genapi_sweep_over_libusb(daemon):
         "LineDebouncerTime[Line2]", "LineMinimumOutputPulseWidth[Line1]",
         "LineMinimumOutputPulseWidth[Line3]", "LineMinimumOutputPulseWidth[Line4]",
         "LineOverloadStatus[Line1]", "LineOverloadStatus[Line2]"]
-    def count(f) -> int:
-        selector = BY_NAME.get(f.selected_by)
-        if selector is None:
-            return 1
-        if selector.name in ENUMERATED:
-            return len(selector.entries)
-        return len(range(selector.minimum, selector.maximum + 1, selector.increment or 1))
-    instances = sum(count(f) for f in FEATURES
+    store = FeatureStore(FEATURES)
+    instances = sum(len(store.instances(f.name)) for f in FEATURES
                     if f.kind != "Command" and f.data_port is None and not f.host_local)
     assert sweep["readable_instances"] == instances - len(sweep["unreadable"])
 
