@@ -15,6 +15,7 @@ import pytest
 from daemon_host import CLIENTS
 from observing import follow, written
 
+
 def run_with_fault(daemon, client: str, mode: str, n: int, kind: str, **fault) -> dict:
     """Start the client, let it get ready, inject the fault, let it take ``n`` buffers or
     make ``n`` accesses; its report."""
