@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from u3v_features import acA4096_40um as table
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ARAVIS_GRAB = ["/usr/bin/python3", str(REPO / "scripts" / "aravis_grab.py")]
@@ -116,8 +118,7 @@ def rated_aravis(seconds: float) -> None:
 def rated_chunks(seconds: float) -> None:
     """Chunk mode at the rated rate: every ace USB chunk, PayloadCRC16 (over the whole
     8.9 MB payload) included."""
-    chunks = ("Timestamp", "ExposureTime", "Gain", "LineStatusAll", "CounterValue",
-              "PayloadCRC16")
+    chunks = tuple(table.CHUNKS)
     sets = ["--set", "ChunkModeActive=true"]
     for chunk in chunks:
         sets += ["--set", f"ChunkSelector={chunk}", "--set", "ChunkEnable=true"]
